@@ -1,0 +1,289 @@
+"""The ``tunewatch`` command line: the only place with process-level side effects."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from prometheus_client import CollectorRegistry
+from rich.console import Console
+from rich.panel import Panel
+from rich.table import Table
+
+from monitor.config import ConfigError, Settings, load_settings
+
+app = typer.Typer(
+    name="tunewatch",
+    help="Monitoring sidecar for fine-tuned LLMs: proxy, detectors, probes and triggers.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+config_app = typer.Typer(help="Validate configuration.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+
+console = Console(stderr=True)
+out = Console()
+
+
+def _register_subcommands() -> None:
+    """Mount the sub-apps of other components (probes, references, triggers) when present."""
+    try:
+        from monitor.probes.cli import baseline_app, probe_app
+
+        app.add_typer(baseline_app, name="baseline")
+        app.add_typer(probe_app, name="probe")
+    except ImportError:
+        pass
+    try:
+        from monitor.reference_cli import reference_app
+
+        app.add_typer(reference_app, name="reference")
+    except ImportError:
+        pass
+    try:
+        from monitor.triggers.cli import triggers_app
+
+        app.add_typer(triggers_app, name="triggers")
+    except ImportError:
+        pass
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def _load(config: Path | None, **overrides: Any) -> Settings:
+    try:
+        return load_settings(config, **{k: v for k, v in overrides.items() if v})
+    except ConfigError as exc:
+        _print_problems(exc)
+        raise typer.Exit(2) from None
+
+
+def _print_problems(exc: ConfigError) -> None:
+    table = Table(title=f"Invalid configuration: {exc.source}", show_lines=True)
+    table.add_column("key", style="bold red")
+    table.add_column("problem")
+    table.add_column("fix", style="green")
+    for p in exc.problems:
+        table.add_row(p.key, p.message, p.fix)
+    console.print(table)
+
+
+@config_app.command("check")
+def config_check(
+    file: Path = typer.Argument(..., help="YAML config file to validate", exists=False),
+) -> None:
+    """Validate FILE (with TUNEWATCH_* overrides applied) and print every problem."""
+    try:
+        settings = load_settings(file)
+    except ConfigError as exc:
+        _print_problems(exc)
+        raise typer.Exit(1) from None
+    extra = getattr(settings, "deep_check", None)
+    problems = extra() if callable(extra) else []
+    if problems:
+        _print_problems(ConfigError(str(file), problems))
+        raise typer.Exit(1)
+    out.print(f"[green]ok[/green] {file}: configuration is valid")
+
+
+def _overrides(upstream: str | None, listen: str | None, admin_listen: str | None) -> dict[str, Any]:
+    o: dict[str, Any] = {}
+    if upstream:
+        o["upstream"] = {"url": upstream}
+    if listen:
+        o["proxy"] = {"listen": listen}
+    if admin_listen:
+        o["admin"] = {"listen": admin_listen}
+    return o
+
+
+def _merge_cli(settings: Settings, overrides: dict[str, Any]) -> Settings:
+    if not overrides:
+        return settings
+    data = settings.model_dump()
+    for section, values in overrides.items():
+        data.setdefault(section, {}).update(values)
+    try:
+        return Settings.model_validate(data)
+    except Exception as exc:  # pydantic ValidationError: reuse the config formatter
+        from pydantic import ValidationError
+
+        from monitor.config import _problems
+
+        if isinstance(exc, ValidationError):
+            _print_problems(ConfigError("command line", _problems(exc, Settings)))
+            raise typer.Exit(2) from None
+        raise
+
+
+@app.command()
+def serve(
+    upstream: Optional[str] = typer.Option(  # noqa: UP007 - typer needs Optional
+        None, help="OpenAI-compatible upstream base URL, e.g. http://127.0.0.1:8000"
+    ),
+    listen: Optional[str] = typer.Option(None, help="proxy HOST:PORT [127.0.0.1:8080]"),  # noqa: UP007
+    admin_listen: Optional[str] = typer.Option(  # noqa: UP007
+        None, "--admin-listen", help="admin HOST:PORT [127.0.0.1:9464]"
+    ),
+    config: Optional[Path] = typer.Option(None, help="YAML config file"),  # noqa: UP007
+) -> None:
+    """Run the sidecar. With no upstream configured, starts the embedded Gemma 3 270M model."""
+    settings = _merge_cli(_load(config), _overrides(upstream, listen, admin_listen))
+    _configure_logging(settings.log_level)
+    asyncio.run(_serve(settings, demo_traffic=False, exit_after=False))
+
+
+@app.command()
+def demo(
+    listen: str = typer.Option("127.0.0.1:8080", help="proxy HOST:PORT"),
+    admin_listen: str = typer.Option("127.0.0.1:9464", "--admin-listen", help="admin HOST:PORT"),
+    requests: int = typer.Option(6, min=0, help="demo requests to send through the sidecar"),
+    exit_after: bool = typer.Option(
+        False, "--exit-after-traffic", help="stop after the demo traffic (for scripts and CI)"
+    ),
+    config: Optional[Path] = typer.Option(None, help="YAML config file"),  # noqa: UP007
+) -> None:
+    """Start the embedded model, put the sidecar in front, send traffic, show where to look."""
+    settings = _merge_cli(_load(config), _overrides(None, listen, admin_listen))
+    _configure_logging("warning")
+    asyncio.run(_serve(settings, demo_traffic=True, exit_after=exit_after, n_requests=requests))
+
+
+async def _serve(
+    settings: Settings, *, demo_traffic: bool, exit_after: bool, n_requests: int = 6
+) -> None:
+    from monitor.app import create_app
+    from monitor.server import Bound, bind, serve as serve_forever
+
+    local = None
+    if not settings.upstream.url:
+        from monitor.localmodel import LocalModelError, start_local_model
+
+        console.print("[bold]No upstream configured[/bold]: starting the embedded Gemma 3 270M "
+                      "model (llama.cpp server)...")
+        try:
+            local = await asyncio.to_thread(
+                start_local_model,
+                port=settings.local_model.port,
+                n_ctx=settings.local_model.n_ctx,
+                startup_timeout_s=settings.local_model.startup_timeout_s,
+            )
+        except LocalModelError as exc:
+            console.print(f"[red]cannot start the embedded model:[/red] {exc}")
+            raise typer.Exit(1) from None
+        settings = settings.model_copy(
+            update={"upstream": settings.upstream.model_copy(update={"url": local.url})}
+        )
+    try:
+        try:
+            bound = Bound(proxy=bind(settings.proxy.listen), admin=bind(settings.admin.listen))
+        except OSError as exc:
+            console.print(f"[red]cannot listen:[/red] {exc} (proxy.listen / admin.listen)")
+            raise typer.Exit(1) from None
+        daemon = create_app(settings, CollectorRegistry())
+        stop = asyncio.Event()
+
+        async def ready(b: Bound) -> None:
+            _print_ready(settings, b, local is not None)
+            if demo_traffic:
+                await _demo_traffic(b, n_requests)
+                await asyncio.to_thread(daemon.worker.wait_idle, 60.0)
+                _print_demo_summary(daemon, b)
+                if exit_after:
+                    stop.set()
+
+        await serve_forever(daemon, bound, stop=stop, on_ready=ready, install_signal_handlers=True)
+    finally:
+        if local is not None:
+            local.stop()
+
+
+def _print_ready(settings: Settings, b: Bound, local: bool) -> None:
+    lines = [
+        f"proxy     {b.proxy_url}  ->  {settings.upstream.url}"
+        + ("  (embedded Gemma 3 270M)" if local else ""),
+        f"metrics   {b.admin_url}/metrics",
+        f"health    {b.admin_url}/healthz   {b.admin_url}/readyz",
+        f"status    {b.admin_url}/v1/status   (API docs: {b.admin_url}/docs)",
+        "",
+        f"try:  curl {b.proxy_url}/v1/completions -H 'content-type: application/json' \\",
+        "        -d '{\"prompt\": \"The capital of France is\", \"max_tokens\": 16}'",
+    ]
+    console.print(Panel("\n".join(lines), title="tunewatch is running", expand=False))
+
+
+async def _demo_traffic(b: Bound, n: int) -> None:
+    from openai import AsyncOpenAI
+
+    client = AsyncOpenAI(base_url=b.proxy_url + "/v1", api_key="sk-demo-not-a-real-key")
+    prompts = [
+        "The capital of France is",
+        "Write one sentence about the ocean:",
+        "Q: What is 12 times 12?\nA:",
+        "List three colours:",
+        "Translate 'good morning' to German:",
+        "My email is jane.doe@example.com and my question is",
+    ]
+    try:
+        for i in range(n):
+            prompt = prompts[i % len(prompts)]
+            if i % 2 == 0:
+                r = await client.completions.create(
+                    model="gemma-3-270m", prompt=prompt, max_tokens=24, temperature=0, seed=i
+                )
+                text = r.choices[0].text
+            else:
+                stream = await client.completions.create(
+                    model="gemma-3-270m", prompt=prompt, max_tokens=24, temperature=0, seed=i,
+                    stream=True,
+                )
+                text = "".join([c.choices[0].text async for c in stream if c.choices])
+            console.print(f"  demo request {i + 1}/{n}: {len(text.split())} words back"
+                          + (" (streamed)" if i % 2 else ""))
+    finally:
+        await client.close()
+
+
+def _print_demo_summary(daemon: Any, b: Bound) -> None:
+    reg = daemon.registry
+    names = [
+        ("tunewatch_requests_total", "requests through the sidecar"),
+        ("tunewatch_samples_total", "sampled pairs"),
+        ("tunewatch_samples_analyzed_total", "analysed samples"),
+        ("tunewatch_overhead_seconds_count", "overhead observations"),
+        ("tunewatch_monitor_errors_total", "fail-open monitoring errors"),
+    ]
+    table = Table(title="What the sidecar saw (from /metrics)")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    table.add_column("meaning")
+    for name, meaning in names:
+        total = 0.0
+        for metric in reg.collect():
+            for sample in metric.samples:
+                if sample.name == name:
+                    total += sample.value
+        table.add_row(name, f"{total:g}", meaning)
+    console.print(table)
+    console.print(f"Look at {b.admin_url}/metrics (prefix tunewatch_) and {b.admin_url}/v1/status.")
+    console.print(json.dumps(daemon.fingerprint.current()), style="dim")
+
+
+def main() -> None:
+    _register_subcommands()
+    app(prog_name="tunewatch")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

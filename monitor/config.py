@@ -1,0 +1,379 @@
+"""Typed configuration: one YAML file plus ``TUNEWATCH_*`` environment overrides.
+
+Precedence (highest first): environment variables, the YAML file, defaults. Nested keys use a
+double underscore in the environment, e.g. ``TUNEWATCH_SAMPLING__RATE=0.5`` or
+``TUNEWATCH_UPSTREAM__URL=http://127.0.0.1:8000``. Unknown keys are errors, so a typo fails loudly.
+
+>>> s = load_settings(None, environ={"TUNEWATCH_SAMPLING__RATE": "0.25"})
+>>> s.sampling.rate, s.proxy.listen
+(0.25, '127.0.0.1:8080')
+>>> try:
+...     load_settings(None, environ={"TUNEWATCH_SAMPLING__RATE": "2"})
+... except ConfigError as e:
+...     print(e.problems[0].key)
+sampling.rate
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_hostport(value: str) -> str:
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError("expected HOST:PORT, e.g. 127.0.0.1:8080 (port 0 picks a free port)")
+    return value
+
+
+def split_hostport(value: str) -> tuple[str, int]:
+    """``'127.0.0.1:8080' -> ('127.0.0.1', 8080)``; IPv6 hosts may be bracketed."""
+    host, _, port = value.rpartition(":")
+    return host.strip("[]"), int(port)
+
+
+class UpstreamSettings(_Section):
+    url: str | None = Field(
+        None,
+        description="base URL of the OpenAI-compatible model server, e.g. http://127.0.0.1:8000; "
+        "leave unset to start the embedded local model",
+    )
+    client: Literal["aiohttp", "httpx"] = Field(
+        "aiohttp", description="HTTP client used to reach the upstream (aiohttp measured faster)"
+    )
+    connect_timeout_s: float = Field(5.0, gt=0, description="seconds to open a connection")
+    read_timeout_s: float = Field(
+        300.0, gt=0, description="seconds to wait for the response to start or for the next chunk"
+    )
+    max_connections: int = Field(256, ge=1, description="connection pool size")
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        if not v.startswith(("http://", "https://")):
+            raise ValueError("expected an http:// or https:// URL, e.g. http://127.0.0.1:8000")
+        return v.rstrip("/")
+
+
+class ProxySettings(_Section):
+    listen: str = Field("127.0.0.1:8080", description="HOST:PORT the proxy listens on")
+    max_capture_bytes: int = Field(
+        2 * 1024 * 1024,
+        ge=1024,
+        description="largest request or response body kept for a sampled pair; larger bodies are "
+        "still forwarded in full but the sample is dropped (reason too_large)",
+    )
+
+    _listen = field_validator("listen")(classmethod(lambda cls, v: _check_hostport(v)))
+
+
+class AdminSettings(_Section):
+    listen: str = Field("127.0.0.1:9464", description="HOST:PORT of /metrics, /healthz and the API")
+    token: str | None = Field(
+        None, description="bearer token required by the JSON API (not /metrics or health checks)"
+    )
+    token_file: Path | None = Field(None, description="file holding the bearer token")
+
+    _listen = field_validator("listen")(classmethod(lambda cls, v: _check_hostport(v)))
+
+    def resolved_token(self) -> str | None:
+        if self.token:
+            return self.token
+        if self.token_file is not None:
+            return self.token_file.read_text(encoding="utf-8").strip() or None
+        return None
+
+
+class SamplingSettings(_Section):
+    rate: float = Field(
+        1.0, ge=0.0, le=1.0, description="fraction of requests sampled, between 0 and 1"
+    )
+    routes: dict[str, float] = Field(
+        default_factory=dict,
+        description="per-route rates overriding `rate`, e.g. {'/v1/chat/completions': 0.5}",
+    )
+    queue_size: int = Field(1000, ge=1, description="bounded sample queue; full = drop and count")
+    request_id_header: str = Field("x-request-id", description="header carrying the request id")
+    probe_header: str = Field(
+        "x-tunewatch-probe", description="marker header of probe traffic (never sampled)"
+    )
+
+    @field_validator("routes")
+    @classmethod
+    def _routes(cls, v: dict[str, float]) -> dict[str, float]:
+        for route, rate in v.items():
+            if not route.startswith("/"):
+                raise ValueError(f"route {route!r} must start with '/', e.g. /v1/chat/completions")
+            if not 0.0 <= rate <= 1.0:
+                raise ValueError(f"rate for {route!r} must be between 0 and 1, got {rate}")
+        return v
+
+    @field_validator("request_id_header", "probe_header")
+    @classmethod
+    def _lower(cls, v: str) -> str:
+        return v.lower()
+
+
+class PrivacySettings(_Section):
+    retain_text: bool = Field(
+        False, description="store redacted prompt/response text in SQLite (off: features only)"
+    )
+    max_retained_chars: int = Field(4000, ge=0, description="cap on retained text per field")
+
+
+class StoreSettings(_Section):
+    path: str = Field(
+        ".tunewatch/tunewatch.db", description="SQLite file for state (':memory:' for none)"
+    )
+    retention_days: float = Field(14.0, gt=0, description="days of samples kept")
+
+
+class AnalysisSettings(_Section):
+    enabled: bool = Field(True, description="run the analysis worker on sampled pairs")
+    embedder: Literal["minilm", "static", "none"] = Field(
+        "static", description="sentence embedding for drift: minilm (accurate) or static (fast)"
+    )
+    batch_size: int = Field(32, ge=1, description="samples featurized per batch")
+    refusal_classifier: bool = Field(True, description="score responses for refusals")
+    drift_window: int = Field(100, ge=10, description="recent-window size of embedding drift")
+    drift_ert: int = Field(
+        10_000, ge=100, description="expected samples between false drift alarms"
+    )
+    reference_path: Path | None = Field(
+        None, description="JSONL reference captured by `tunewatch reference capture`"
+    )
+    refusal_baseline_rate: float | None = Field(
+        None, ge=0.0, le=1.0, description="base model's refusal rate on traffic, if known"
+    )
+    refusal_arl0: float = Field(
+        50_000, ge=100, description="mean samples between false refusal-rate alarms"
+    )
+    checkpoint_interval_s: float = Field(60.0, gt=0, description="seconds between state saves")
+
+
+class DeploymentSettings(_Section):
+    output_filter_version: str | None = Field(
+        None, description="version of the output filter in front of the model (change = trigger)"
+    )
+    scope_version: str | None = Field(
+        None, description="version of the scope controls (change = trigger)"
+    )
+    poll_models_interval_s: float = Field(
+        60.0, ge=0, description="seconds between GET /v1/models polls (0 disables)"
+    )
+
+
+class MetricsSettings(_Section):
+    max_label_values: int = Field(
+        20, ge=1, le=1000, description="distinct model/category label values before 'other'"
+    )
+
+
+class LocalModelSettings(_Section):
+    port: int = Field(0, ge=0, le=65535, description="port of the embedded model (0 = any free)")
+    n_ctx: int = Field(2048, ge=256, description="context size of the embedded model")
+    startup_timeout_s: float = Field(120.0, gt=0, description="seconds to wait for it to load")
+
+
+class Settings(BaseSettings):
+    """Root configuration of the daemon."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TUNEWATCH_", env_nested_delimiter="__", extra="forbid", frozen=True
+    )
+
+    upstream: UpstreamSettings = UpstreamSettings()
+    proxy: ProxySettings = ProxySettings()
+    admin: AdminSettings = AdminSettings()
+    sampling: SamplingSettings = SamplingSettings()
+    privacy: PrivacySettings = PrivacySettings()
+    store: StoreSettings = StoreSettings()
+    analysis: AnalysisSettings = AnalysisSettings()
+    deployment: DeploymentSettings = DeploymentSettings()
+    metrics: MetricsSettings = MetricsSettings()
+    local_model: LocalModelSettings = LocalModelSettings()
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        "info", description="one of debug, info, warning, error"
+    )
+
+
+@dataclass(frozen=True)
+class Problem:
+    key: str
+    message: str
+    fix: str
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.message} -- fix: {self.fix}"
+
+
+class ConfigError(ValueError):
+    """Configuration is invalid; ``problems`` lists every key at fault."""
+
+    def __init__(self, source: str, problems: list[Problem]) -> None:
+        self.source = source
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"invalid configuration ({source}):\n{lines}")
+
+
+class _YamlSource(PydanticBaseSettingsSource):
+    def __init__(self, settings_cls: type[BaseSettings], data: dict[str, Any]) -> None:
+        super().__init__(settings_cls)
+        self._data = data
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return self._data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(self._data)
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    """Read a YAML mapping; errors name the file and line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(str(path), [Problem("<file>", str(exc), "pass an existing file")]) from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(
+            str(path), [Problem(f"<yaml {where}>", str(problem), "fix the YAML syntax")]
+        ) from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(
+            str(path), [Problem("<root>", "top level is not a mapping", "use `key: value` pairs")]
+        )
+    return data
+
+
+def _describe(model: type[BaseModel], loc: tuple[Any, ...]) -> str | None:
+    """The field description at ``loc`` (used as the fix hint)."""
+    current: Any = model
+    desc = None
+    for part in loc:
+        fields = getattr(current, "model_fields", None)
+        if not fields or part not in fields:
+            return desc
+        info = fields[part]
+        desc = info.description
+        current = info.annotation
+    return desc
+
+
+def _problems(exc: ValidationError, model: type[BaseModel]) -> list[Problem]:
+    out: list[Problem] = []
+    for err in exc.errors():
+        loc = tuple(err.get("loc", ()))
+        key = ".".join(str(p) for p in loc) or "<root>"
+        msg = err.get("msg", "invalid")
+        if err.get("type") == "extra_forbidden":
+            parent = _describe_fields(model, loc[:-1])
+            fix = f"remove it or fix the spelling; valid keys here: {parent}"
+            out.append(Problem(key, "unknown key", fix))
+            continue
+        if "input" in err and not isinstance(err["input"], dict | list):
+            msg = f"{msg} (got {err['input']!r})"
+        desc = _describe(model, loc)
+        fix = f"expected {desc}" if desc else "see tunewatch.example.yaml"
+        out.append(Problem(key, msg, fix))
+    return out
+
+
+def _describe_fields(model: type[BaseModel], loc: tuple[Any, ...]) -> str:
+    current: Any = model
+    for part in loc:
+        fields = getattr(current, "model_fields", {})
+        if part not in fields:
+            break
+        current = fields[part].annotation
+    names = sorted(getattr(current, "model_fields", {}))
+    return ", ".join(names) if names else "(none)"
+
+
+def load_settings(
+    path: Path | None, *, environ: Mapping[str, str] | None = None, **overrides: Any
+) -> Settings:
+    """Load and validate settings; raise :class:`ConfigError` listing every problem.
+
+    ``overrides`` (e.g. from CLI flags, as nested dicts) win over everything else.
+    """
+    data = read_yaml(path) if path is not None else {}
+    source = str(path) if path is not None else "environment"
+    env = dict(os.environ if environ is None else environ)
+
+    class _Loaded(Settings):
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            return (init_settings, _EnvSource(settings_cls, env), _YamlSource(settings_cls, data))
+
+    try:
+        loaded = _Loaded(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(source, _problems(exc, Settings)) from exc
+    return loaded
+
+
+class _EnvSource(PydanticBaseSettingsSource):
+    """``TUNEWATCH_A__B=v`` -> ``{"a": {"b": "v"}}`` from an explicit mapping (testable)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> None:
+        super().__init__(settings_cls)
+        self._data: dict[str, Any] = {}
+        for name, value in environ.items():
+            if not name.upper().startswith("TUNEWATCH_"):
+                continue
+            parts = name[len("TUNEWATCH_") :].lower().split("__")
+            node = self._data
+            for part in parts[:-1]:
+                child = node.setdefault(part, {})
+                if not isinstance(child, dict):
+                    break
+                node = child
+            else:
+                node[parts[-1]] = _env_value(value)
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return self._data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(self._data)
+
+
+def _env_value(value: str) -> Any:
+    """JSON-ish values (maps, lists) may be given as YAML in an env var."""
+    stripped = value.strip()
+    if stripped.startswith(("{", "[")):
+        try:
+            return yaml.safe_load(stripped)
+        except yaml.YAMLError:
+            return value
+    return value

@@ -1,0 +1,143 @@
+"""Deployment fingerprint: which model, system prompts and deployment-layer versions are live.
+
+Values come from traffic (the ``model`` of responses, the sha256 of each distinct system prompt),
+from the upstream's ``GET /v1/models``, and from configuration (output filter and scope versions).
+Seen values persist in SQLite so that a restart is not mistaken for a change, while a change that
+happened across a restart is still noticed. Only hashes and model ids are stored or exported.
+
+>>> from prometheus_client import CollectorRegistry
+>>> from monitor.metrics import Metrics
+>>> from monitor.store import Store
+>>> t = FingerprintTracker(metrics=Metrics(CollectorRegistry()), store=Store(":memory:"),
+...                        clock=lambda: 100.0)
+>>> t.observe("model", "gemma-3-270m") is None   # the first value is not a change
+True
+>>> t.observe("model", "gemma-3-270m-ft2").before
+'gemma-3-270m'
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from monitor.metrics import Metrics
+from monitor.store import Store
+
+log = logging.getLogger("tunewatch.fingerprint")
+
+COMPONENTS = ("model", "system_prompt", "output_filter", "scope", "upstream_models")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS fingerprint (
+    component TEXT NOT NULL,
+    value TEXT NOT NULL,
+    first_seen REAL NOT NULL,
+    last_seen REAL NOT NULL,
+    PRIMARY KEY (component, value)
+);
+CREATE TABLE IF NOT EXISTS fingerprint_current (
+    component TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    since REAL NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class Change:
+    component: str
+    before: str | None
+    after: str
+    at: float
+
+
+class FingerprintTracker:
+    """Tracks the current value of each component; a never-seen value is a change."""
+
+    def __init__(
+        self,
+        *,
+        metrics: Metrics,
+        store: Store,
+        clock: Callable[[], float] = time.time,
+        max_values: int = 20,
+    ) -> None:
+        self._metrics = metrics
+        self._store = store
+        self._clock = clock
+        self._max_values = max_values
+        self._lock = threading.Lock()
+        self._listeners: list[Callable[[Change], None]] = []
+        store.ensure_schema(SCHEMA)
+        self._seen: dict[str, set[str]] = {c: set() for c in COMPONENTS}
+        self._current: dict[str, str] = {}
+        for component, value in store.query("SELECT component, value FROM fingerprint"):
+            self._seen.setdefault(component, set()).add(value)
+        for component, value in store.query("SELECT component, value FROM fingerprint_current"):
+            self._current[component] = value
+            self._export(component, value)
+
+    def add_listener(self, listener: Callable[[Change], None]) -> None:
+        self._listeners.append(listener)
+
+    def current(self) -> dict[str, str]:
+        with self._lock:
+            return dict(self._current)
+
+    def observe(self, component: str, value: str) -> Change | None:
+        """Record ``value``; return a :class:`Change` if it differs from the current one and was
+        never seen before (apps that alternate between known system prompts are not changes)."""
+        if component not in COMPONENTS:
+            raise ValueError(f"unknown fingerprint component {component!r}")
+        now = self._clock()
+        with self._lock:
+            before = self._current.get(component)
+            if before == value:
+                return None
+            seen = self._seen.setdefault(component, set())
+            is_new = value not in seen
+            seen.add(value)
+            self._current[component] = value
+            with self._store.transaction() as db:
+                db.execute(
+                    "INSERT INTO fingerprint VALUES (?, ?, ?, ?) ON CONFLICT(component, value) "
+                    "DO UPDATE SET last_seen = excluded.last_seen",
+                    (component, value, now, now),
+                )
+                db.execute(
+                    "INSERT INTO fingerprint_current VALUES (?, ?, ?) ON CONFLICT(component) "
+                    "DO UPDATE SET value = excluded.value, since = excluded.since",
+                    (component, value, now),
+                )
+            self._export(component, value, previous=before)
+        if before is None or not is_new:
+            return None
+        change = Change(component=component, before=before, after=value, at=now)
+        self._metrics.deployment_changes.labels(component=component).inc()
+        self._metrics.deployment_last_change.labels(component=component).set(now)
+        log.warning("deployment fingerprint changed: component=%s", component)
+        for listener in list(self._listeners):
+            try:
+                listener(change)
+            except Exception:
+                self._metrics.monitor_error("trigger")
+                log.exception("fingerprint listener failed")
+        return change
+
+    def _export(self, component: str, value: str, previous: str | None = None) -> None:
+        gauge = self._metrics.deployment_info
+        if previous is not None:
+            gauge.labels(component=component, value=_label(previous)).set(0)
+        if len(self._seen.get(component, ())) <= self._max_values:
+            gauge.labels(component=component, value=_label(value)).set(1)
+        else:
+            gauge.labels(component=component, value="other").set(1)
+
+
+def _label(value: str) -> str:
+    """Bounded-length label value (hashes are cut to 16 hex digits)."""
+    return value[:64]

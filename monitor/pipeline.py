@@ -1,0 +1,201 @@
+"""What the analysis worker does with a batch of samples, stage by stage.
+
+parse (extract texts) -> redact -> fingerprint -> analyzers (featurize + detect) -> store.
+Every stage is guarded: an exception is counted in ``tunewatch_monitor_errors_total{stage}`` and
+the sample continues or is skipped, never affecting traffic. Raw text never leaves this module
+unredacted; it is stored only when ``privacy.retain_text`` is on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from monitor.extract import Exchange, ExtractError, extract, system_prompt_sha256
+from monitor.fingerprint import FingerprintTracker
+from monitor.metrics import Metrics
+from monitor.redaction import Redactor
+from monitor.sampler import Sample
+from monitor.store import Store
+
+log = logging.getLogger("tunewatch.pipeline")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS samples (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    ts REAL NOT NULL,
+    request_id_hash TEXT,
+    route TEXT NOT NULL,
+    status INTEGER NOT NULL,
+    model TEXT,
+    system_prompt_sha256 TEXT,
+    streamed INTEGER NOT NULL,
+    finish_reason TEXT,
+    duration_s REAL,
+    upstream_s REAL,
+    ttfb_s REAL,
+    prompt_words INTEGER,
+    response_words INTEGER,
+    verdict TEXT,
+    redactions INTEGER NOT NULL DEFAULT 0,
+    prompt TEXT,
+    response TEXT,
+    error TEXT
+);
+CREATE INDEX IF NOT EXISTS samples_ts ON samples(ts);
+"""
+
+
+@dataclass
+class Processed:
+    """A sample after parsing and redaction: the only form analyzers see."""
+
+    sample: Sample
+    exchange: Exchange | None
+    prompt: str = ""  # redacted
+    response: str = ""  # redacted
+    system_prompt_hash: str | None = None
+    redactions: int = 0
+    verdict: str | None = None
+    features: dict[str, float] = field(default_factory=dict)
+
+
+class Analyzer(Protocol):
+    """A consumer of processed batches (embedding drift, refusal scoring, ...)."""
+
+    name: str
+
+    def process(self, batch: Sequence[Processed]) -> None: ...
+
+    def status(self) -> dict[str, object]: ...
+
+
+class Pipeline:
+    def __init__(
+        self,
+        *,
+        metrics: Metrics,
+        store: Store,
+        fingerprint: FingerprintTracker,
+        redactor: Redactor,
+        retain_text: bool = False,
+        max_retained_chars: int = 4000,
+        analyzers: Sequence[Analyzer] = (),
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.metrics = metrics
+        self.store = store
+        self.fingerprint = fingerprint
+        self.redactor = redactor
+        self.retain_text = retain_text
+        self.max_retained_chars = max_retained_chars
+        self.analyzers = list(analyzers)
+        self.clock = clock
+        self.stage_failures: dict[str, int] = {}
+        store.ensure_schema(SCHEMA)
+
+    def _fail(self, stage: str) -> None:
+        self.metrics.monitor_error(stage)
+        self.stage_failures[stage] = self.stage_failures.get(stage, 0) + 1
+
+    def process(self, samples: Sequence[Sample]) -> list[Processed]:
+        batch = [p for p in (self._prepare(s) for s in samples) if p is not None]
+        for analyzer in self.analyzers:
+            try:
+                analyzer.process(batch)
+            except Exception:
+                self._fail("detect")
+                log.exception("analyzer %s failed", analyzer.name)
+        self._store(batch)
+        self.metrics.samples_analyzed.inc(len(samples))
+        return batch
+
+    def _prepare(self, sample: Sample) -> Processed | None:
+        exchange: Exchange | None = None
+        if sample.error is None:
+            try:
+                exchange = extract(
+                    sample.route,
+                    sample.request_body,
+                    sample.response_body,
+                    response_content_type=sample.response_content_type,
+                    response_content_encoding=sample.response_content_encoding,
+                    status=sample.status,
+                )
+            except ExtractError:
+                self._fail("parse")
+            except Exception:
+                self._fail("parse")
+                log.exception("unexpected parse failure")
+        processed = Processed(sample=sample, exchange=exchange)
+        if exchange is None:
+            return processed
+        try:
+            p = self.redactor(exchange.prompt)
+            r = self.redactor(exchange.response)
+            processed.prompt, processed.response = p.text, r.text
+            processed.redactions = sum(p.counts.values()) + sum(r.counts.values())
+        except Exception:
+            self._fail("redact")
+            return None  # without redaction nothing of this sample may go further
+        try:
+            if exchange.model:
+                self.fingerprint.observe("model", exchange.model)
+            if exchange.system_prompt:
+                digest = system_prompt_sha256(exchange.system_prompt)
+                processed.system_prompt_hash = digest
+                self.fingerprint.observe("system_prompt", digest[:16])
+        except Exception:
+            self._fail("fingerprint")
+        return processed
+
+    def _store(self, batch: Sequence[Processed]) -> None:
+        if not batch:
+            return
+        rows = []
+        cap = self.max_retained_chars
+        for p in batch:
+            s, ex = p.sample, p.exchange
+            rows.append(
+                (
+                    s.started_at,
+                    hashlib.sha256(s.request_id.encode()).hexdigest()[:16] if s.request_id else None,
+                    s.route,
+                    s.status,
+                    ex.model if ex else None,
+                    p.system_prompt_hash,
+                    int(ex.streamed) if ex else 0,
+                    ex.finish_reason if ex else None,
+                    s.duration_s,
+                    s.upstream_s,
+                    s.ttfb_s,
+                    len(p.prompt.split()) if ex else None,
+                    len(p.response.split()) if ex else None,
+                    p.verdict,
+                    p.redactions,
+                    p.prompt[:cap] if self.retain_text and ex else None,
+                    p.response[:cap] if self.retain_text and ex else None,
+                    s.error or (ex.error if ex else None),
+                )
+            )
+        try:
+            with self.store.transaction() as db:
+                db.executemany(
+                    "INSERT INTO samples (ts, request_id_hash, route, status, model, "
+                    "system_prompt_sha256, streamed, finish_reason, duration_s, upstream_s, ttfb_s, "
+                    "prompt_words, response_words, verdict, redactions, prompt, response, error) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    rows,
+                )
+        except Exception:
+            self._fail("store")
+            log.exception("storing samples failed")
+
+    def prune(self, *, older_than_s: float) -> int:
+        cutoff = self.clock() - older_than_s
+        with self.store.transaction() as db:
+            return db.execute("DELETE FROM samples WHERE ts < ?", (cutoff,)).rowcount
