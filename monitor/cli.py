@@ -12,6 +12,7 @@ from typing import Any, Optional
 import typer
 from prometheus_client import CollectorRegistry
 from rich.console import Console
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
@@ -70,13 +71,12 @@ def _load(config: Path | None, **overrides: Any) -> Settings:
 
 
 def _print_problems(exc: ConfigError) -> None:
-    table = Table(title=f"Invalid configuration: {exc.source}", show_lines=True)
-    table.add_column("key", style="bold red")
-    table.add_column("problem")
-    table.add_column("fix", style="green")
+    console.print(f"[bold red]invalid configuration[/bold red] ({exc.source}):", soft_wrap=True)
     for p in exc.problems:
-        table.add_row(p.key, p.message, p.fix)
-    console.print(table)
+        console.print(f"  [bold]{escape(p.key)}[/bold]: {escape(p.message)}", soft_wrap=True,
+                      highlight=False)
+        console.print(f"      [green]fix:[/green] {escape(p.fix)}", soft_wrap=True,
+                      highlight=False)
 
 
 @config_app.command("check")
@@ -141,7 +141,7 @@ def serve(
     """Run the sidecar. With no upstream configured, starts the embedded Gemma 3 270M model."""
     settings = _merge_cli(_load(config), _overrides(upstream, listen, admin_listen))
     _configure_logging(settings.log_level)
-    asyncio.run(_serve(settings, demo_traffic=False, exit_after=False))
+    _run(_serve(settings, demo_traffic=False, exit_after=False))
 
 
 @app.command()
@@ -157,7 +157,17 @@ def demo(
     """Start the embedded model, put the sidecar in front, send traffic, show where to look."""
     settings = _merge_cli(_load(config), _overrides(None, listen, admin_listen))
     _configure_logging("warning")
-    asyncio.run(_serve(settings, demo_traffic=True, exit_after=exit_after, n_requests=requests))
+    _run(_serve(settings, demo_traffic=True, exit_after=exit_after, n_requests=requests))
+
+
+def _run(coro: Any) -> None:
+    """Run on uvloop when available (faster hot path), else asyncio."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(coro)
+    else:
+        uvloop.run(coro)
 
 
 async def _serve(

@@ -26,6 +26,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from monitor.probes.config import ProbeSettings
+
 
 
 class _Section(BaseModel):
@@ -207,6 +209,7 @@ class Settings(BaseSettings):
     deployment: DeploymentSettings = DeploymentSettings()
     metrics: MetricsSettings = MetricsSettings()
     local_model: LocalModelSettings = LocalModelSettings()
+    probes: ProbeSettings = ProbeSettings()
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         "info", description="one of debug, info, warning, error"
     )
@@ -287,7 +290,7 @@ def _problems(exc: ValidationError, model: type[BaseModel]) -> list[Problem]:
     for err in exc.errors():
         loc = tuple(err.get("loc", ()))
         key = ".".join(str(p) for p in loc) or "<root>"
-        msg = err.get("msg", "invalid")
+        msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
         if err.get("type") == "extra_forbidden":
             parent = _describe_fields(model, loc[:-1])
             fix = f"remove it or fix the spelling; valid keys here: {parent}"

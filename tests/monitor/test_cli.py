@@ -1,0 +1,106 @@
+"""The command line as a user runs it: config check, serve as a process, the demo."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from monitor.cli import app
+from monitor.localmodel import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+runner = CliRunner()
+
+
+def test_config_check_accepts_the_example() -> None:
+    r = runner.invoke(app, ["config", "check", str(ROOT / "tunewatch.example.yaml")])
+    assert r.exit_code == 0, r.output
+    assert "valid" in r.output
+
+
+def test_config_check_names_every_bad_key(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("sampling:\n  rate: 3\n  bogus: 1\nupstream:\n  url: ftp://x\n")
+    r = runner.invoke(app, ["config", "check", str(bad)], terminal_width=200)
+    assert r.exit_code == 1
+    for key in ("sampling.rate", "sampling.bogus", "upstream.url"):
+        assert key in r.output
+    assert "unknown key" in r.output and "between 0 and 1" in r.output
+
+
+def test_config_check_reports_yaml_line(tmp_path: Path) -> None:
+    bad = tmp_path / "broken.yaml"
+    bad.write_text("sampling:\n  rate: 0.5\n  routes: {a: [\n")
+    r = runner.invoke(app, ["config", "check", str(bad)], terminal_width=200)
+    assert r.exit_code == 1 and "line 4" in r.output
+
+
+def test_env_override_is_validated(tmp_path: Path) -> None:
+    good = tmp_path / "c.yaml"
+    good.write_text("sampling:\n  rate: 0.5\n")
+    r = runner.invoke(app, ["config", "check", str(good)], env={"TUNEWATCH_SAMPLING__RATE": "-1"},
+                      terminal_width=200)
+    assert r.exit_code == 1 and "sampling.rate" in r.output
+
+
+def test_serve_rejects_bad_flags_with_exit_2() -> None:
+    r = runner.invoke(app, ["serve", "--upstream", "not-a-url"], terminal_width=200)
+    assert r.exit_code == 2 and "upstream.url" in r.output
+
+
+def _wait_http(url: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"{url} did not come up")
+
+
+def test_serve_process_forwards_and_stops_on_sigterm(upstream, tmp_path: Path) -> None:
+    _, url = upstream
+    proxy, admin = free_port(), free_port()
+    env = dict(os.environ, TUNEWATCH_STORE__PATH=str(tmp_path / "s.db"),
+               TUNEWATCH_ANALYSIS__EMBEDDER="none", TUNEWATCH_ANALYSIS__REFUSAL_CLASSIFIER="false")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "monitor.cli", "serve", "--upstream", url,
+         "--listen", f"127.0.0.1:{proxy}", "--admin-listen", f"127.0.0.1:{admin}"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        _wait_http(f"http://127.0.0.1:{admin}/healthz")
+        r = httpx.get(f"http://127.0.0.1:{proxy}/v1/models")
+        assert r.json()["data"][0]["id"] == "scripted-model-v1"
+        metrics = httpx.get(f"http://127.0.0.1:{admin}/metrics").text
+        assert 'tunewatch_requests_total{method="GET",route="/v1/models",status_class="2xx"} 1.0' in metrics
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.mark.llm
+@pytest.mark.slow
+def test_demo_runs_end_to_end(tmp_path: Path) -> None:
+    proxy, admin = free_port(), free_port()
+    env = dict(os.environ, TUNEWATCH_STORE__PATH=str(tmp_path / "demo.db"))
+    proc = subprocess.run(
+        [sys.executable, "-m", "monitor.cli", "demo", "--exit-after-traffic", "--requests", "4",
+         "--listen", f"127.0.0.1:{proxy}", "--admin-listen", f"127.0.0.1:{admin}"],
+        env=env, capture_output=True, text=True, timeout=400)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-3000:]
+    assert f"http://127.0.0.1:{admin}/metrics" in out
+    assert "tunewatch_requests_total" in out and "demo request 4/4" in out
