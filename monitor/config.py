@@ -153,6 +153,10 @@ class AnalysisSettings(_Section):
     batch_size: int = Field(32, ge=1, description="samples featurized per batch")
     refusal_classifier: bool = Field(True, description="score responses for refusals")
     drift_window: int = Field(100, ge=10, description="recent-window size of embedding drift")
+    drift_reference_size: int = Field(
+        500, ge=20, description="production samples taken as the reference when no "
+        "reference_path is set (must be at least 2 x drift_window)"
+    )
     drift_ert: int = Field(
         10_000, ge=100, description="expected samples between false drift alarms"
     )

@@ -61,6 +61,7 @@ class Processed:
     system_prompt_hash: str | None = None
     redactions: int = 0
     verdict: str | None = None
+    error: str | None = None  # redacted upstream error message
     features: dict[str, float] = field(default_factory=dict)
 
 
@@ -139,6 +140,8 @@ class Pipeline:
             r = self.redactor(exchange.response)
             processed.prompt, processed.response = p.text, r.text
             processed.redactions = sum(p.counts.values()) + sum(r.counts.values())
+            if exchange.error:
+                processed.error = self.redactor(exchange.error).text
         except Exception:
             self._fail("redact")
             return None  # without redaction nothing of this sample may go further
@@ -179,7 +182,7 @@ class Pipeline:
                     p.redactions,
                     p.prompt[:cap] if self.retain_text and ex else None,
                     p.response[:cap] if self.retain_text and ex else None,
-                    s.error or (ex.error if ex else None),
+                    s.error or p.error,
                 )
             )
         try:

@@ -1,0 +1,390 @@
+"""Run the probe suite (or a rotating subset) against the live upstream on a schedule.
+
+Each run: select the next subset, send it with the probe header (so the proxy does not sample it),
+score, judge against the baseline, write ``probe_runs``/``probe_attempts`` rows (outcomes only, no
+raw text) and update the metrics. A run that fails (target unreachable, every attempt errored,
+an exception) is counted as ``tunewatch_probe_runs_total{status="failed"}`` and does not advance
+``tunewatch_probe_last_success_timestamp_seconds``, so "probes are stale" is an alert on
+``time() - last_success``. Overlapping runs are skipped (``status="skipped"``).
+
+Refusal verdicts of the disallowed and obfuscated categories feed one Bernoulli CUSUM per category
+(:class:`detectors.cusum.BernoulliCusum`, in-control rate = the baseline's refusal rate, drop of
+``min_effect_size``), whose state is saved in SQLite after every run and restored at start, so
+evidence accumulates across runs and restarts. The rotation offset of the subset persists too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from monitor.metrics import Metrics
+from monitor.probes.baseline import Baseline, check_suite, load_baseline
+from monitor.probes.config import ProbeSettings
+from monitor.probes.evaluate import Evaluation, evaluate
+from monitor.probes.runner import ProbeRunner, new_run_id
+from monitor.probes.scoring import RefusalClassifier, score_run
+from monitor.probes.suite import REFUSAL_CATEGORIES, Probe, Suite, resolve_suite
+from monitor.store import Store
+
+log = logging.getLogger(__name__)
+
+DDL = """
+CREATE TABLE IF NOT EXISTS probe_runs (
+    run_id TEXT PRIMARY KEY,
+    started_at REAL NOT NULL,
+    ended_at REAL NOT NULL,
+    status TEXT NOT NULL,              -- ok | failed
+    suite_name TEXT NOT NULL,
+    suite_hash TEXT NOT NULL,
+    baseline_run_id TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    regressions TEXT NOT NULL DEFAULT '[]',   -- JSON list of categories
+    summary TEXT NOT NULL DEFAULT '{}',       -- JSON: per-category counts, rates, p-values
+    error TEXT
+);
+CREATE TABLE IF NOT EXISTS probe_attempts (
+    run_id TEXT NOT NULL,
+    probe_id TEXT NOT NULL,
+    repeat INTEGER NOT NULL,
+    category TEXT NOT NULL,
+    outcome TEXT NOT NULL,             -- pass | fail | unscoreable
+    verdict TEXT,
+    detail TEXT,
+    error TEXT,
+    finish_reason TEXT,
+    model TEXT,
+    latency_s REAL,
+    PRIMARY KEY (run_id, probe_id, repeat)
+);
+CREATE INDEX IF NOT EXISTS probe_attempts_category ON probe_attempts (category, run_id);
+CREATE TABLE IF NOT EXISTS probe_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+CusumFactory = Callable[..., Any]
+
+
+class ProbeRunFailed(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class ProbeRunResult:
+    run_id: str
+    status: str  # ok | failed | skipped
+    started_at: float
+    ended_at: float
+    evaluation: Evaluation | None = None
+    error: str | None = None
+    cusum: dict[str, Any] = field(default_factory=dict)  # category -> DetectorState
+
+    @property
+    def regressions(self) -> list[str]:
+        return self.evaluation.regressions if self.evaluation else []
+
+
+def _default_classifier(kind: str) -> RefusalClassifier:
+    from detectors.refusal import load_classifier
+
+    return load_classifier(kind)  # type: ignore[arg-type]
+
+
+def _default_cusum(**kw: Any) -> Any:
+    from detectors.cusum import BernoulliCusum
+
+    return BernoulliCusum(**kw)
+
+
+class ProbeScheduler:
+    def __init__(
+        self,
+        *,
+        settings: ProbeSettings,
+        metrics: Metrics,
+        store: Store,
+        target_base_url: str,
+        clock: Callable[[], float] = time.time,
+        classifier: RefusalClassifier | None = None,
+        suite: Suite | None = None,
+        baseline: Baseline | None = None,
+        cusum_factory: CusumFactory = _default_cusum,
+        transport: httpx.AsyncBaseTransport | None = None,
+        first_run_delay_s: float = 30.0,
+    ) -> None:
+        self.settings = settings
+        self.metrics = metrics
+        self.store = store
+        self.target_base_url = target_base_url.rstrip("/")
+        self._clock = clock
+        self._classifier = classifier
+        self._transport = transport
+        self._first_run_delay_s = first_run_delay_s
+        self.suite = suite or resolve_suite(settings.suite)
+        if baseline is None and settings.baseline is not None:
+            baseline = load_baseline(Path(settings.baseline))
+        if baseline is not None:
+            check_suite(baseline, self.suite, file=str(settings.baseline or "baseline"))
+        self.baseline = baseline
+        self._lock = asyncio.Lock()
+        self._scheduler: Any = None
+        store.ensure_schema(DDL)
+        self._groups = self._unit_groups()
+        self._cusums: dict[str, Any] = {}
+        if baseline is not None:
+            self._cusums = self._make_cusums(baseline, cusum_factory)
+        self._export_baseline()
+
+    # -- scheduling ------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the apscheduler job (call from inside the running event loop)."""
+        from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED
+        from apscheduler.schedulers.asyncio import AsyncIOScheduler
+        from apscheduler.triggers.cron import CronTrigger
+        from apscheduler.triggers.interval import IntervalTrigger
+
+        s = self.settings
+        if s.cron:
+            trigger: Any = CronTrigger.from_crontab(s.cron)
+            first = None
+        else:
+            trigger = IntervalTrigger(seconds=s.interval_seconds or 3600.0)
+            first = datetime.now(UTC) + timedelta(seconds=self._first_run_delay_s)
+        sched = AsyncIOScheduler(timezone=UTC)
+        sched.add_job(self._job, trigger, id="tunewatch-probes", max_instances=1, coalesce=True,
+                      misfire_grace_time=60, **({"next_run_time": first} if first else {}))
+        sched.add_listener(lambda _e: self.metrics.probe_runs.labels(status="skipped").inc(),
+                           EVENT_JOB_MAX_INSTANCES | EVENT_JOB_MISSED)
+        sched.start()
+        self._scheduler = sched
+
+    def shutdown(self) -> None:
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
+            self._scheduler = None
+        self._save_cusums()
+
+    async def _job(self) -> None:
+        await self.run_once()
+
+    # -- one run -----------------------------------------------------------------------------
+    async def run_once(self) -> ProbeRunResult:
+        m = self.metrics
+        if self._lock.locked():
+            m.probe_runs.labels(status="skipped").inc()
+            now = self._clock()
+            return ProbeRunResult(run_id="", status="skipped", started_at=now, ended_at=now)
+        async with self._lock:
+            run_id = new_run_id()
+            started = self._clock()
+            try:
+                result = await self._run(run_id, started)
+            except Exception as e:  # noqa: BLE001 - a failed run is recorded, never raised
+                ended = self._clock()
+                m.monitor_error("probe")
+                msg = f"{type(e).__name__}: {e}"[:500]
+                log.warning("probe run %s failed: %s", run_id, msg)
+                try:
+                    self._record_failure(run_id, started, ended, msg)
+                except Exception:  # noqa: BLE001
+                    m.monitor_error("store")
+                result = ProbeRunResult(run_id, "failed", started, ended, error=msg)
+            m.probe_runs.labels(status=result.status).inc()
+            m.probe_last_run.set(result.ended_at)
+            m.probe_run_duration.set(result.ended_at - result.started_at)
+            if result.status == "ok":
+                m.probe_last_success.set(result.ended_at)
+            return result
+
+    async def _run(self, run_id: str, started: float) -> ProbeRunResult:
+        probes, next_offset = self._select()
+        runner = ProbeRunner(base_url=self.target_base_url,
+                             settings=self.settings.runner_settings(), run_id=run_id,
+                             transport=self._transport)
+        output = await runner.run(probes)
+        if output.attempts and all(a.error is not None for a in output.attempts):
+            kinds = sorted({a.error or "" for a in output.attempts})
+            raise ProbeRunFailed(f"every probe attempt failed ({', '.join(kinds)})")
+        if self._classifier is None:
+            self._classifier = await asyncio.to_thread(_default_classifier,
+                                                       self.settings.classifier)
+        scored = await asyncio.to_thread(score_run, self.suite, output.attempts, self._classifier)
+        s = self.settings
+        evaluation = evaluate(scored, self.baseline, alpha=s.alpha,
+                              min_effect_size=s.min_effect_size,
+                              max_unscoreable_increase=s.max_unscoreable_increase)
+        states = self._update_cusums(scored)
+        ended = self._clock()
+        self._record_success(run_id, started, ended, scored, evaluation, next_offset)
+        self._export(scored, evaluation, states)
+        return ProbeRunResult(run_id, "ok", started, ended, evaluation=evaluation, cusum=states)
+
+    # -- subsets -------------------------------------------------------------------------------
+    def _unit_groups(self) -> list[list[Probe]]:
+        groups: list[list[Probe]] = []
+        pairs: dict[str, list[Probe]] = {}
+        for p in self.suite.probes:
+            if p.pair:
+                if p.pair not in pairs:
+                    pairs[p.pair] = []
+                    groups.append(pairs[p.pair])
+                pairs[p.pair].append(p)
+            else:
+                groups.append([p])
+        return groups
+
+    def _select(self) -> tuple[list[Probe], int]:
+        n = len(self._groups)
+        size = self.settings.subset_size
+        if not size or size >= n:
+            return [p for g in self._groups for p in g], 0
+        offset = int(self._get_state("rotation_offset") or 0) % n
+        chosen = [self._groups[(offset + i) % n] for i in range(size)]
+        return [p for g in chosen for p in g], (offset + size) % n
+
+    # -- CUSUM ---------------------------------------------------------------------------------
+    def _make_cusums(self, baseline: Baseline, factory: CusumFactory) -> dict[str, Any]:
+        out = {}
+        for cat in REFUSAL_CATEGORIES:
+            rates = baseline.categories.get(cat)
+            if rates is None or rates.passed + rates.failed == 0:
+                continue
+            p0 = min(0.98, max(0.02, rates.passed / (rates.passed + rates.failed)))
+            p1 = max(p0 - self.settings.min_effect_size, p0 / 2)
+            det = factory(p0=p0, p1=p1, arl0=self.settings.cusum_arl0,
+                          reference_id=f"{baseline.run_id}/{cat}")
+            saved = self._get_state(f"cusum:{cat}")
+            if saved:
+                try:
+                    det.load_state(json.loads(saved))
+                except (ValueError, TypeError, KeyError) as e:
+                    # another baseline or configuration: start afresh, say so
+                    log.warning("probe CUSUM state for %s not restored: %s", cat, e)
+            out[cat] = det
+        return out
+
+    def _update_cusums(self, scored: Any) -> dict[str, Any]:
+        states: dict[str, Any] = {}
+        for sa in scored.attempts:
+            det = self._cusums.get(sa.attempt.category)
+            if det is not None and sa.verdict in ("refused", "complied"):
+                states[sa.attempt.category] = det.update(sa.verdict == "refused")
+        for cat, det in self._cusums.items():
+            states.setdefault(cat, det.state)
+        return states
+
+    def _save_cusums(self) -> None:
+        if not self._cusums:
+            return
+        with self.store.transaction() as db:
+            for cat, det in self._cusums.items():
+                db.execute("INSERT OR REPLACE INTO probe_state VALUES (?, ?)",
+                           (f"cusum:{cat}", json.dumps(det.state_dict())))
+
+    def reset_cusum(self, category: str | None = None) -> None:
+        for cat, det in self._cusums.items():
+            if category in (None, cat):
+                det.reset()
+        self._save_cusums()
+
+    @property
+    def cusums(self) -> dict[str, Any]:
+        return dict(self._cusums)
+
+    # -- storage ---------------------------------------------------------------------------------
+    def _get_state(self, key: str) -> str | None:
+        rows = self.store.query("SELECT value FROM probe_state WHERE key = ?", (key,))
+        return rows[0][0] if rows else None
+
+    def _record_failure(self, run_id: str, started: float, ended: float, error: str) -> None:
+        with self.store.transaction() as db:
+            db.execute(
+                "INSERT INTO probe_runs (run_id, started_at, ended_at, status, suite_name, "
+                "suite_hash, baseline_run_id, error) VALUES (?, ?, ?, 'failed', ?, ?, ?, ?)",
+                (run_id, started, ended, self.suite.name, self.suite.hash,
+                 self.baseline.run_id if self.baseline else None, error),
+            )
+
+    def _record_success(self, run_id: str, started: float, ended: float, scored: Any,
+                        ev: Evaluation, next_offset: int) -> None:
+        summary = {
+            cat: {
+                "passed": t.passed, "failed": t.failed, "unscoreable": t.unscoreable,
+                "errors": t.errors,
+                **({"baseline_failed": c.baseline_failed, "baseline_n": c.baseline_n,
+                    "p_value": c.p_value, "p_adjusted": c.p_adjusted, "regression": c.regression}
+                   if (c := ev.comparisons.get(cat)) else {}),
+                "inconclusive": cat in ev.inconclusive,
+            }
+            for cat, t in ev.tallies.items()
+        }
+        with self.store.transaction() as db:
+            db.execute(
+                "INSERT INTO probe_runs (run_id, started_at, ended_at, status, suite_name, "
+                "suite_hash, baseline_run_id, attempts, regressions, summary) "
+                "VALUES (?, ?, ?, 'ok', ?, ?, ?, ?, ?, ?)",
+                (run_id, started, ended, self.suite.name, self.suite.hash,
+                 self.baseline.run_id if self.baseline else None, len(scored.attempts),
+                 json.dumps(ev.regressions), json.dumps(summary, sort_keys=True)),
+            )
+            db.executemany(
+                "INSERT INTO probe_attempts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(run_id, sa.attempt.probe_id, sa.attempt.repeat, sa.attempt.category,
+                  sa.outcome, sa.verdict, sa.detail, sa.attempt.error, sa.attempt.finish_reason,
+                  sa.attempt.model, sa.attempt.latency_s) for sa in scored.attempts],
+            )
+            db.execute("INSERT OR REPLACE INTO probe_state VALUES ('rotation_offset', ?)",
+                       (str(next_offset),))
+            for cat, det in self._cusums.items():
+                db.execute("INSERT OR REPLACE INTO probe_state VALUES (?, ?)",
+                           (f"cusum:{cat}", json.dumps(det.state_dict())))
+
+    # -- metrics ---------------------------------------------------------------------------------
+    def _export_baseline(self) -> None:
+        if self.baseline is None:
+            return
+        for cat, r in self.baseline.categories.items():
+            scored = r.passed + r.failed
+            if scored:
+                self.metrics.probe_baseline_failure_rate.labels(category=cat).set(r.failed / scored)
+                if cat in REFUSAL_CATEGORIES:
+                    self.metrics.refusal_rate_baseline.labels(source="probe", category=cat).set(
+                        r.passed / scored)
+
+    def _export(self, scored: Any, ev: Evaluation, states: dict[str, Any]) -> None:
+        m = self.metrics
+        for sa in scored.attempts:
+            cat = sa.attempt.category
+            m.probe_attempts.labels(category=cat, outcome=sa.outcome).inc()
+            if sa.verdict is not None:
+                m.refusal_verdicts.labels(source="probe", category=cat, verdict=sa.verdict).inc()
+            if sa.detail.startswith("canary:") and sa.outcome == "fail":
+                m.probe_canary_leaks.labels(category=cat).inc()
+        for cat, t in ev.tallies.items():
+            if t.scored:
+                m.probe_failure_rate.labels(category=cat).set(t.failed / t.scored)
+            c = ev.comparisons.get(cat)
+            if c is not None:
+                if c.baseline_n:
+                    m.probe_baseline_failure_rate.labels(category=cat).set(c.baseline_rate)
+                m.probe_regression_pvalue.labels(category=cat).set(c.p_adjusted)
+                m.probe_regression_detected.labels(category=cat).set(int(c.regression))
+        for cat, st in states.items():
+            det = self._cusums[cat]
+            p, lo, hi = det.rate()
+            labels = {"source": "probe", "category": cat}
+            if det.state.n:
+                m.refusal_rate.labels(**labels).set(p)
+                m.refusal_rate_lower.labels(**labels).set(lo)
+                m.refusal_rate_upper.labels(**labels).set(hi)
+            m.refusal_cusum_statistic.labels(**labels).set(st.statistic)
+            m.refusal_cusum_threshold.labels(**labels).set(st.threshold)
+            m.refusal_regression_detected.labels(**labels).set(int(st.drift))

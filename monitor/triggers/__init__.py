@@ -1,0 +1,1 @@
+"""Re-assessment triggers: fingerprint changes, probe regressions, drift and alerts -> tickets."""

@@ -1,0 +1,141 @@
+"""Admin-port routes of the triggers: the Alertmanager receiver and the ticket API.
+
+``POST /v1/alertmanager`` takes Alertmanager's webhook payload (version 4). It requires a bearer
+token (``triggers.alertmanager_token``, else ``admin.token``; with neither it answers 503). A
+malformed payload gets 400 with a reason that names the fields at fault; the log line and the reason
+never contain the payload's contents. Each notification is counted in
+``tunewatch_alertmanager_notifications_total{result}`` (accepted, rejected, unauthorized).
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from monitor.admin import bearer_guard
+from monitor.metrics import Metrics
+from monitor.triggers.service import TriggerService
+
+log = logging.getLogger("tunewatch.triggers.alertmanager")
+MAX_BODY_BYTES = 1 << 20
+
+
+class _AM(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class AmAlert(_AM):
+    status: Literal["firing", "resolved"]
+    labels: dict[str, str] = Field(min_length=1)
+    annotations: dict[str, str] = Field(default_factory=dict)
+    startsAt: str = ""
+    endsAt: str = ""
+    generatorURL: str = ""
+    fingerprint: str = ""
+
+
+class AmPayload(_AM):
+    version: Literal["4"]
+    status: Literal["firing", "resolved"]
+    receiver: str
+    groupKey: str
+    truncatedAlerts: int = Field(0, ge=0)
+    groupLabels: dict[str, str] = Field(default_factory=dict)
+    commonLabels: dict[str, str] = Field(default_factory=dict)
+    commonAnnotations: dict[str, str] = Field(default_factory=dict)
+    externalURL: str = ""
+    alerts: list[AmAlert] = Field(min_length=1, max_length=1000)
+
+
+def _reason(exc: ValidationError) -> str:
+    """Field locations and error kinds only; never the submitted values."""
+    parts = []
+    for err in exc.errors(include_input=False, include_url=False)[:10]:
+        loc = ".".join(str(p) for p in err.get("loc", ())) or "<root>"
+        parts.append(f"{loc}: {err.get('msg', 'invalid')}")
+    return "; ".join(parts)
+
+
+def make_router(*, service: TriggerService, metrics: Metrics, alertmanager_token: str | None,
+                admin_token: str | None) -> APIRouter:
+    router = APIRouter()
+    admin = bearer_guard(admin_token)
+
+    def reject(status: int, reason: str, result: str = "rejected") -> JSONResponse:
+        metrics.alertmanager_notifications.labels(result=result).inc()
+        log.warning("alertmanager notification rejected (%d): %s", status, reason)
+        return JSONResponse({"error": reason}, status_code=status)
+
+    @router.post("/v1/alertmanager", tags=["triggers"],
+                 summary="Alertmanager webhook receiver (bearer token required)")
+    async def alertmanager(request: Request) -> JSONResponse:
+        if alertmanager_token is None:
+            return reject(503, "receiver disabled: set triggers.alertmanager_token or admin.token",
+                          "unauthorized")
+        auth = request.headers.get("authorization", "")
+        scheme, _, given = auth.partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+                given.strip().encode(), alertmanager_token.encode()):
+            resp = reject(401, "missing or invalid bearer token", "unauthorized")
+            resp.headers["WWW-Authenticate"] = "Bearer"
+            return resp
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_BODY_BYTES:
+                return reject(413, f"body larger than {MAX_BODY_BYTES} bytes")
+        try:
+            data = json.loads(bytes(body))
+        except (ValueError, UnicodeDecodeError):
+            return reject(400, "body is not valid JSON")
+        if not isinstance(data, dict):
+            return reject(400, "body must be a JSON object (Alertmanager webhook payload)")
+        try:
+            payload = AmPayload.model_validate(data)
+        except ValidationError as exc:
+            return reject(400, f"not an Alertmanager v4 webhook payload: {_reason(exc)}")
+        try:
+            result = service.on_alerts([a.model_dump() for a in payload.alerts])
+        except Exception:  # noqa: BLE001 - e.g. the database is locked: Alertmanager retries
+            metrics.monitor_error("alertmanager")
+            log.exception("alertmanager notification could not be recorded")
+            return JSONResponse({"error": "could not record the notification; retry"},
+                                status_code=503)
+        metrics.alertmanager_notifications.labels(result="accepted").inc()
+        return JSONResponse(result)
+
+    @router.get("/v1/triggers", tags=["triggers"], dependencies=[Depends(admin)],
+                summary="Tickets (state: open, acked or all)")
+    def list_triggers(state: Literal["open", "acked", "all"] = "open") -> list[dict[str, Any]]:
+        return [t.summary() for t in service.outbox.tickets(state=state)]
+
+    @router.post("/v1/triggers/{ticket_id}/ack", tags=["triggers"], dependencies=[Depends(admin)],
+                 summary="Acknowledge (close) a ticket")
+    def ack(ticket_id: str) -> dict[str, Any]:
+        try:
+            tid = parse_ticket_id(ticket_id)
+            return service.ack(tid, by="api").summary()
+        except KeyError as exc:
+            raise HTTPException(404, str(exc).strip("'")) from None
+        except ValueError as exc:
+            raise HTTPException(409, str(exc)) from None
+
+    return router
+
+
+def parse_ticket_id(value: str) -> int:
+    """``'TW-3'`` or ``'3'`` -> 3.
+
+    >>> parse_ticket_id("TW-12"), parse_ticket_id("7")
+    (12, 7)
+    """
+    v = value.strip().upper().removeprefix("TW-")
+    if not v.isdigit():
+        raise KeyError(f"{value!r} is not a ticket id (expected TW-<n> or <n>)")
+    return int(v)

@@ -1,0 +1,155 @@
+"""The evidence pack attached to a ticket.
+
+What changed (before/after), baseline versus current probe failure rates per category with 95%
+Wilson intervals (from the ``probe_runs`` table when the probe scheduler has written one), a report
+excerpt of the latest probe run, redacted example transcripts (only when the daemon retains redacted
+text), the detector states read from the metrics registry, dashboard links, and the alert that
+fired (for Alertmanager triggers). Nothing here holds unredacted text.
+
+>>> wilson(8, 10)
+(0.8, 0.4902, 0.9433)
+>>> wilson(0, 0)
+(None, None, None)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlencode
+
+from prometheus_client import CollectorRegistry
+
+from monitor.redaction import Redactor
+from monitor.store import Store
+from monitor.triggers.model import TriggerEvent
+
+DETECTOR_FAMILIES = (
+    "tunewatch_drift_statistic", "tunewatch_drift_threshold", "tunewatch_drift_detected",
+    "tunewatch_drift_samples", "tunewatch_refusal_rate", "tunewatch_refusal_rate_lower",
+    "tunewatch_refusal_rate_upper", "tunewatch_refusal_rate_baseline",
+    "tunewatch_refusal_cusum_statistic", "tunewatch_refusal_cusum_threshold",
+    "tunewatch_refusal_regression_detected", "tunewatch_probe_failure_rate",
+    "tunewatch_probe_baseline_failure_rate", "tunewatch_probe_regression_pvalue",
+    "tunewatch_probe_regression_detected",
+)
+DASHBOARDS = {"governance": "tunewatch-governance", "safety": "tunewatch-safety",
+              "drift": "tunewatch-drift"}
+MAX_TRANSCRIPT_CHARS = 280
+
+
+def wilson(k: int, n: int, z: float = 1.959964) -> tuple[float | None, float | None, float | None]:
+    """Rate and 95% Wilson score interval of k successes in n trials (rounded to 4 places)."""
+    if n <= 0:
+        return None, None, None
+    p = k / n
+    den = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / den
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
+    return round(p, 4), round(max(0.0, centre - half), 4), round(min(1.0, centre + half), 4)
+
+
+def _rate(k: int, n: int) -> dict[str, Any]:
+    p, lo, hi = wilson(k, n)
+    return {"rate": p, "ci95": [lo, hi], "failed": k, "n": n}
+
+
+class EvidenceBuilder:
+    def __init__(self, *, store: Store, registry: CollectorRegistry,
+                 dashboard_url: str | None, clock: Callable[[], float],
+                 redactor: Redactor | None = None, max_transcripts: int = 3) -> None:
+        self._store = store
+        self._registry = registry
+        self._dashboard_url = dashboard_url
+        self._clock = clock
+        self._redactor = redactor or Redactor()
+        self._max_transcripts = max_transcripts
+
+    def build(self, event: TriggerEvent) -> dict[str, Any]:
+        now = self._clock()
+        ev: dict[str, Any] = {"raised_at": now, "source": event.source,
+                              "what_changed": dict(event.what_changed)}
+        if event.context.get("alert"):
+            ev["alert"] = event.context["alert"]
+        for name, fn in (("probes", self.probes), ("transcripts", self.transcripts),
+                         ("detectors", self.detectors)):
+            try:
+                ev[name] = fn()
+            except (sqlite3.Error, ValueError, KeyError, TypeError) as exc:
+                ev[name] = {"error": type(exc).__name__}
+        if event.context.get("report_path"):
+            ev.setdefault("probes", {})["report_path"] = str(event.context["report_path"])
+        ev["links"] = self.links(now, event)
+        return ev
+
+    # -- parts ---------------------------------------------------------------------------------
+    def probes(self) -> dict[str, Any]:
+        try:
+            rows = self._store.query(
+                "SELECT run_id, ended_at, suite_name, suite_hash, baseline_run_id, attempts, "
+                "regressions, summary FROM probe_runs WHERE status = 'ok' "
+                "ORDER BY ended_at DESC LIMIT 1")
+        except sqlite3.OperationalError:  # no probe tables: probes not configured
+            return {}
+        if not rows:
+            return {}
+        run_id, ended, suite, suite_hash, base_id, attempts, regs, summary = rows[0]
+        cats: dict[str, Any] = {}
+        for cat, s in sorted(json.loads(summary).items()):
+            n = int(s.get("passed", 0)) + int(s.get("failed", 0))
+            entry: dict[str, Any] = {"current": _rate(int(s.get("failed", 0)), n),
+                                     "unscoreable": s.get("unscoreable", 0),
+                                     "regression": bool(s.get("regression", False)),
+                                     "p_adjusted": s.get("p_adjusted")}
+            if s.get("baseline_n"):
+                entry["baseline"] = _rate(int(s["baseline_failed"]), int(s["baseline_n"]))
+            cats[cat] = entry
+        return {"run_id": run_id, "ended_at": ended, "suite": suite, "suite_hash": suite_hash,
+                "baseline_run_id": base_id, "attempts": attempts,
+                "regressions": json.loads(regs), "categories": cats}
+
+    def transcripts(self) -> list[dict[str, Any]]:
+        try:
+            rows = self._store.query(
+                "SELECT ts, model, verdict, prompt, response FROM samples WHERE prompt IS NOT "
+                "NULL AND response IS NOT NULL ORDER BY id DESC LIMIT ?", (self._max_transcripts,))
+        except sqlite3.OperationalError:
+            return []
+        out = []
+        for ts, model, verdict, prompt, response in rows:
+            out.append({"ts": ts, "model": model, "verdict": verdict,
+                        "prompt": self._clip(prompt), "response": self._clip(response)})
+        return out
+
+    def _clip(self, text: str) -> str:
+        text = self._redactor(text).text  # stored text is redacted already; be safe twice
+        text = " ".join(text.split())
+        return text if len(text) <= MAX_TRANSCRIPT_CHARS else text[:MAX_TRANSCRIPT_CHARS] + "…"
+
+    def detectors(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for metric in self._registry.collect():
+            for sample in metric.samples:
+                if sample.name in DETECTOR_FAMILIES:
+                    labels = ",".join(f'{k}="{v}"' for k, v in sorted(sample.labels.items()))
+                    out[f"{sample.name}{{{labels}}}"] = sample.value
+        return out
+
+    def links(self, now: float, event: TriggerEvent) -> dict[str, str]:
+        links: dict[str, str] = {}
+        if self._dashboard_url:
+            q = urlencode({"from": int((now - 6 * 3600) * 1000), "to": int((now + 900) * 1000)})
+            pick = {"drift": ("drift", "governance"),
+                    "alignment_regression": ("safety", "governance")}.get(event.type,
+                                                                           ("governance",))
+            for name in pick:
+                links[f"{name} dashboard"] = f"{self._dashboard_url}/d/{DASHBOARDS[name]}?{q}"
+        alert = event.context.get("alert") or {}
+        if alert.get("annotations", {}).get("runbook_url"):
+            links["runbook"] = alert["annotations"]["runbook_url"]
+        if alert.get("generatorURL"):
+            links["prometheus"] = alert["generatorURL"]
+        return links

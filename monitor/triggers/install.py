@@ -1,0 +1,48 @@
+"""Wire the trigger service into a :class:`monitor.app.Daemon` (called at the end of create_app).
+
+Adds: the fingerprint listener, the admin routes (``/v1/alertmanager``, ``/v1/triggers``), the
+delivery and alarm-poll loops (startup/shutdown hooks), the ``triggers`` readiness details, and
+``daemon.extras["triggers"]`` (the service, for the probe scheduler: call
+``service.on_probe_result(result)`` after each run). If the daemon already holds a probe scheduler
+in ``daemon.extras["probe_scheduler"]`` exposing ``add_result_listener``, it is wired here.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from monitor.triggers.api import make_router
+from monitor.triggers.config import TriggerSettings
+from monitor.triggers.service import TriggerService
+
+log = logging.getLogger("tunewatch.triggers")
+
+
+def install(daemon: Any, **service_kwargs: Any) -> TriggerService | None:
+    settings: TriggerSettings = getattr(daemon.settings, "triggers", None) or TriggerSettings()
+    if not settings.enabled:
+        return None
+    service = TriggerService(
+        settings=settings,
+        store=daemon.store,
+        metrics=daemon.metrics,
+        registry=daemon.registry,
+        clock=daemon.clock,
+        fingerprint_current=daemon.fingerprint.current,
+        **service_kwargs,
+    )
+    daemon.fingerprint.add_listener(service.on_fingerprint_change)
+    admin_token = daemon.settings.admin.resolved_token()
+    daemon.admin_app.include_router(make_router(
+        service=service, metrics=daemon.metrics,
+        alertmanager_token=settings.resolved_alertmanager_token() or admin_token,
+        admin_token=admin_token))
+    daemon.hooks_startup.append(service.start)
+    daemon.hooks_shutdown.append(service.stop)
+    daemon.extras.setdefault("readiness", {})["triggers"] = service.readiness
+    daemon.extras["triggers"] = service
+    scheduler = daemon.extras.get("probe_scheduler")
+    if scheduler is not None and hasattr(scheduler, "add_result_listener"):
+        scheduler.add_result_listener(service.on_probe_result)
+    return service

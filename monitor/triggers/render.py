@@ -1,0 +1,81 @@
+"""Markdown rendering of a ticket event (issue bodies, comments, the directory sink).
+
+The body ends with a hidden marker naming the ticket uid and dedup key, which the issue-tracker
+sinks search for so a redelivery never opens a second issue.
+
+>>> p = {"event": "opened", "idempotency_key": "u1:opened:0",
+...      "ticket": {"id": "TW-1", "uid": "u1", "dedup_key": "drift:prompt", "type": "drift",
+...                 "owner": "sre", "title": "Sustained drift", "fire_count": 1, "state": "open"},
+...      "evidence": {"what_changed": {"detector": "prompt"}}}
+>>> print(render_markdown(p).splitlines()[0])
+## [TW-1] Sustained drift
+>>> marker(p["ticket"])
+'<!-- tunewatch-ticket uid=u1 key=drift:prompt -->'
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+
+def marker(ticket: dict[str, Any]) -> str:
+    return f"<!-- tunewatch-ticket uid={ticket['uid']} key={ticket['dedup_key']} -->"
+
+
+def event_marker(key: str) -> str:
+    return f"<!-- tunewatch-event {key} -->"
+
+
+def _fmt_rate(r: dict[str, Any] | None) -> str:
+    if not r or r.get("rate") is None:
+        return "n/a"
+    lo, hi = r.get("ci95", [None, None])
+    ci = f" [{lo:.2f}, {hi:.2f}]" if lo is not None and hi is not None else ""
+    return f"{r['rate']:.2f}{ci} (n={r.get('n', 0)})"
+
+
+def render_markdown(payload: dict[str, Any]) -> str:
+    t = payload["ticket"]
+    ev = payload.get("evidence") or {}
+    out = [f"## [{t['id']}] {t['title']}", "",
+           f"- type: `{t['type']}`", f"- owner: {t['owner']}", f"- state: {t.get('state', '')}",
+           f"- event: {payload.get('event')} (fired {t.get('fire_count', 1)}x)",
+           f"- dedup key: `{t['dedup_key']}`"]
+    if payload.get("event") == "closed":
+        out += ["", f"Acknowledged ({payload.get('acked_by', 'cli')}); ticket closed."]
+    changed = ev.get("what_changed") or {}
+    if changed:
+        out += ["", "### What changed", ""]
+        out += [f"- {k}: `{v}`" for k, v in changed.items()]
+    alert = ev.get("alert")
+    if alert:
+        out += ["", "### Alert", "", f"- {alert.get('alertname')} ({alert.get('status')})"]
+        for k in ("summary", "description", "runbook_url"):
+            if alert.get("annotations", {}).get(k):
+                out.append(f"- {k}: {alert['annotations'][k]}")
+    probes = ev.get("probes") or {}
+    cats = probes.get("categories") or {}
+    if cats:
+        out += ["", f"### Probes: baseline vs current (run {probes.get('run_id')})", "",
+                "| category | baseline failure rate [95% CI] | current failure rate [95% CI] | "
+                "p (Holm) | regression |", "|---|---|---|---|---|"]
+        for cat, c in sorted(cats.items()):
+            p = c.get("p_adjusted")
+            out.append(f"| {cat} | {_fmt_rate(c.get('baseline'))} | {_fmt_rate(c.get('current'))}"
+                       f" | {'' if p is None else f'{p:.3g}'} | {'**yes**' if c.get('regression') else 'no'} |")
+    dets = ev.get("detectors") or {}
+    if dets:
+        out += ["", "### Detector states", "", "```json",
+                json.dumps(dets, indent=1, sort_keys=True)[:3000], "```"]
+    transcripts = ev.get("transcripts") or []
+    if transcripts:
+        out += ["", "### Example transcripts (redacted)", ""]
+        for tr in transcripts:
+            out.append(f"- **prompt**: {tr.get('prompt', '')}")
+            out.append(f"  **response**: {tr.get('response', '')} ({tr.get('verdict') or 'n/a'})")
+    links = ev.get("links") or {}
+    if links:
+        out += ["", "### Links", ""] + [f"- [{k}]({v})" for k, v in links.items()]
+    out += ["", marker(t), event_marker(payload.get("idempotency_key", ""))]
+    return "\n".join(out) + "\n"
