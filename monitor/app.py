@@ -62,6 +62,8 @@ class Daemon:
     hooks_startup: list[Callable[[], Any]] = field(default_factory=list)
     hooks_shutdown: list[Callable[[], Any]] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
+    proxy_url: str | None = None  # set by the server once the proxy socket is bound
+    probes: Any = None  # ProbeScheduler when probes are enabled
 
     async def startup(self) -> None:
         if self.settings.analysis.enabled:
@@ -248,4 +250,41 @@ def create_app(
         readiness=daemon.readiness,
         status=daemon.status,
     )
+    if settings.probes.enabled:
+        _install_probes(daemon)
     return daemon
+
+
+def _install_probes(daemon: Daemon) -> None:
+    """Scheduled probes through this sidecar (marked, so production sampling skips them)."""
+    from fastapi import Depends
+
+    from monitor.probes.scheduler import ProbeScheduler
+
+    def start() -> None:
+        target = (daemon.proxy_url or daemon.settings.upstream.url or "") + "/v1"
+        daemon.probes = ProbeScheduler(
+            settings=daemon.settings.probes,
+            metrics=daemon.metrics,
+            store=daemon.store,
+            target_base_url=target,
+            clock=daemon.clock,
+        )
+        daemon.probes.start()
+
+    def stop() -> None:
+        if daemon.probes is not None:
+            daemon.probes.shutdown()
+
+    daemon.hooks_startup.append(start)
+    daemon.hooks_shutdown.append(stop)
+    guard = daemon.admin_app.state.guard
+
+    @daemon.admin_app.post("/v1/probes/run", tags=["probes"], dependencies=[Depends(guard)],
+                           summary="Run the probe suite now and return the per-category result")
+    async def run_probes_now() -> dict[str, Any]:
+        if daemon.probes is None:
+            return {"status": "not started"}
+        result = await daemon.probes.run_once()
+        return {"run_id": result.run_id, "status": result.status, "error": result.error,
+                "regressions": result.regressions}

@@ -216,7 +216,9 @@ class ProxyApp:
         self.metrics.in_flight.inc()
         if not streamed_upload:
             flow.watcher = asyncio.ensure_future(self._watch_disconnect(receive, flow))
-        state = _Exchange(route=route, method=method, t0=t0)
+        state = _Exchange(route=route, method=method, t0=t0, started_at=started_at,
+                          request_id=request_id or "", request_capture=capture_req,
+                          sampled=sampled, flow=flow)
         try:
             await self._exchange(url, method, headers, body, send, state, sampled, flow)
         except asyncio.CancelledError:
@@ -231,12 +233,7 @@ class ProxyApp:
             if flow.watcher is not None:
                 flow.watcher.cancel()
             self.metrics.in_flight.dec()
-            self._finish(state, started_at)
-
-        if sampled and state.sample_ok and not flow.client_gone and not flow.capture_overflow:
-            self._offer(
-                state, request_id or "", capture_req, started_at, route, method
-            )
+            self._bookkeep(state)
         if state.abort:
             raise ResponseAborted(state.abort)
 
@@ -377,11 +374,14 @@ class ProxyApp:
             return
         state.response_bytes = n
         flow.finishing = True
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
         state.complete = True
         if capture is not None:
             state.response_body = bytes(capture)
             state.sample_ok = True
+        # Metrics and the sample are in place before the client has the last byte, so anything
+        # that observes a finished response also observes its accounting.
+        self._bookkeep(state)
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     async def _send_error(
         self, send: Send, state: _Exchange, status: int, etype: str, message: str, t_hdr: float
@@ -399,11 +399,28 @@ class ProxyApp:
             (OVERHEAD_HEADER, f"{overhead * 1000:.3f}".encode()),
         ]
         await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": payload, "more_body": False})
         state.complete = True
+        self._bookkeep(state)
+        await send({"type": "http.response.body", "body": payload, "more_body": False})
 
     # -------------------------------------------------------------------------- bookkeeping
-    def _finish(self, state: _Exchange, started_at: float) -> None:
+    def _bookkeep(self, state: _Exchange) -> None:
+        if state.booked:
+            return
+        state.booked = True
+        self._finish(state)
+        flow = state.flow
+        if (
+            state.sampled
+            and state.sample_ok
+            and flow is not None
+            and not flow.client_gone
+            and not flow.capture_overflow
+        ):
+            self._offer(state, state.request_id, state.request_capture, state.started_at,
+                        state.route, state.method)
+
+    def _finish(self, state: _Exchange) -> None:
         try:
             duration = self._clock() - state.t0
             state.duration = duration
@@ -478,3 +495,9 @@ class _Exchange:
     sample_ok: bool = False
     abort: str | None = None
     error: str | None = None
+    started_at: float = 0.0
+    request_id: str = ""
+    request_capture: bytearray | None = None
+    sampled: bool = False
+    flow: _Flow | None = None
+    booked: bool = False

@@ -47,6 +47,9 @@ def test_samples_stored_probe_traffic_excluded_replay_same(upstream, tmp_path) -
             c.post(d.proxy_url + "/v1/chat/completions", json=CHAT,
                    headers={"x-request-id": f"p{i}", "x-tunewatch-probe": "run-1"})
         assert d.daemon.worker.wait_idle(10)
+        d.wait_for(lambda: d.value("tunewatch_requests_total", {
+            "route": "/v1/chat/completions", "method": "POST", "status_class": "2xx"}) == 50)
+        assert d.daemon.worker.wait_idle(10)
         first = d.value("tunewatch_samples_total", {"route": "/v1/chat/completions"})
         expected = sum(d.daemon.proxy_app.policy.decide("/v1/chat/completions", f"r{i}")
                        for i in range(40))
@@ -54,6 +57,8 @@ def test_samples_stored_probe_traffic_excluded_replay_same(upstream, tmp_path) -
         # replay: exactly the same number again
         for i in range(40):
             c.post(d.proxy_url + "/v1/chat/completions", json=CHAT, headers={"x-request-id": f"r{i}"})
+        d.wait_for(lambda: d.value("tunewatch_requests_total", {
+            "route": "/v1/chat/completions", "method": "POST", "status_class": "2xx"}) == 90)
         assert d.daemon.worker.wait_idle(10)
         assert d.value("tunewatch_samples_total", {"route": "/v1/chat/completions"}) == 2 * first
         rows = d.daemon.store.query("SELECT route, status, model, system_prompt_sha256, prompt "
@@ -71,7 +76,8 @@ def test_full_queue_drops_without_blocking(upstream) -> None:
     with run_daemon(s) as d, httpx.Client() as c:
         for _ in range(6):
             assert c.post(d.proxy_url + "/v1/chat/completions", json=CHAT).status_code == 200
-        assert d.value("tunewatch_samples_dropped_total", {"reason": "queue_full"}) == 5
+        assert d.wait_for(
+            lambda: d.value("tunewatch_samples_dropped_total", {"reason": "queue_full"}) == 5)
         assert d.value("tunewatch_sample_queue_depth") == 1
 
 
@@ -98,7 +104,7 @@ def test_fail_open_on_analysis_and_sampling_faults(upstream, monkeypatch) -> Non
 
         monkeypatch.setattr(d.daemon.proxy_app.policy, "decide", broken)
         assert c.post(d.proxy_url + "/v1/chat/completions", json=CHAT).content == direct
-        assert d.value("tunewatch_monitor_errors_total", {"stage": "sample"}) == 1
+        assert d.wait_for(lambda: d.value("tunewatch_monitor_errors_total", {"stage": "sample"}) == 1)
 
         def broken_offer(*a: object, **k: object) -> bool:
             raise ValueError("queue bug")
@@ -106,7 +112,7 @@ def test_fail_open_on_analysis_and_sampling_faults(upstream, monkeypatch) -> Non
         monkeypatch.undo()
         monkeypatch.setattr(d.daemon.proxy_app.queue, "offer", broken_offer)
         assert c.post(d.proxy_url + "/v1/chat/completions", json=CHAT).content == direct
-        assert d.value("tunewatch_monitor_errors_total", {"stage": "sample"}) == 2
+        assert d.wait_for(lambda: d.value("tunewatch_monitor_errors_total", {"stage": "sample"}) == 2)
         ready = httpx.get(d.admin_url + "/readyz").json()
         assert ready["components"]["analyzers"]["exploding"] == {"ok": False}
 
