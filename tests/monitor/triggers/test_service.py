@@ -1,0 +1,183 @@
+"""Trigger sources, dedup/update, evidence packs, retries with backoff and the outbox depth."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+from prometheus_client import CollectorRegistry
+
+from monitor.fingerprint import Change
+from monitor.metrics import Metrics
+from monitor.probes.scheduler import DDL as PROBE_DDL
+from monitor.triggers.model import TriggerEvent
+
+
+def _change(component: str, before: str | None, after: str) -> Change:
+    return Change(component=component, before=before, after=after, at=1.0)
+
+
+def test_fingerprint_changes_are_classified(make_service) -> None:
+    svc = make_service(owners={"re_fine_tune": "ml-team", "default": "governance@acme"})
+    t1 = svc.on_fingerprint_change(_change("model", "gemma-3-270m-ft1", "gemma-3-270m-ft2"))
+    t2 = svc.on_fingerprint_change(_change("model", "gemma-3-270m-ft2", "llama-3-8b"))
+    t3 = svc.on_fingerprint_change(_change("system_prompt", "aaaa", "bbbb"))
+    t4 = svc.on_fingerprint_change(_change("upstream_models", "x", "y"))
+    t5 = svc.on_fingerprint_change(_change("scope", "v1", "v2"))
+    assert [(t.type, t.owner) for t in (t1, t2, t3, t4, t5)] == [
+        ("re_fine_tune", "ml-team"), ("base_model_change", "governance@acme"),
+        ("deployment_layer_change", "governance@acme"), ("base_model_change", "governance@acme"),
+        ("deployment_layer_change", "governance@acme")]
+    assert t3.evidence["what_changed"] == {"component": "system_prompt", "before": "aaaa",
+                                           "after": "bbbb", "at": 1.0}
+    reg = svc.metrics.registry
+    assert reg.get_sample_value("tunewatch_triggers_total", {"type": "base_model_change"}) == 2
+
+
+def test_repeated_firing_updates_and_ack_closes(make_service, tmp_path) -> None:
+    svc = make_service(sinks=[{"type": "directory", "path": str(tmp_path / "d")}])
+    ev = TriggerEvent(type="drift", dedup_key="drift:prompt_embedding", title="x", source="drift")
+    a = svc.raise_trigger(ev)
+    b = svc.raise_trigger(ev)
+    assert (a.id, b.id, b.fire_count, len(b.evidence["history"])) == (a.id, a.id, 2, 2)
+    assert [t.ref for t in svc.outbox.tickets(state="open")] == ["TW-1"]
+    svc.ack(a.id)
+    assert svc.outbox.tickets(state="open") == []
+    c = svc.raise_trigger(ev)
+    assert c.id != a.id and c.fire_count == 1
+    events = svc.outbox.store.query("SELECT trigger_id, event, seq FROM trigger_outbox ORDER BY id")
+    assert events == [(1, "opened", 0), (1, "updated", 1), (1, "closed", 2), (2, "opened", 0)]
+    assert svc.metrics.registry.get_sample_value("tunewatch_triggers_total", {"type": "drift"}) == 2
+
+
+def test_sustained_alarm_raises_once_per_episode(make_service, clock) -> None:
+    reg = CollectorRegistry()
+    m = Metrics(reg)
+    reg._tw_metrics = m  # type: ignore[attr-defined]
+    svc = make_service(registry=reg, drift_sustain_s=60)
+    m.drift_detected.labels(detector="prompt_embedding").set(1)
+    m.refusal_regression_detected.labels(source="traffic", category="all").set(1)
+    assert svc.poll_alarms_once() == []
+    clock.advance(59)
+    assert svc.poll_alarms_once() == []
+    clock.advance(1)
+    raised = svc.poll_alarms_once()
+    assert sorted((t.type, t.dedup_key) for t in raised) == [
+        ("alignment_regression", "traffic_refusal:all"), ("drift", "drift:prompt_embedding")]
+    clock.advance(600)
+    assert svc.poll_alarms_once() == []  # still the same episode
+    m.drift_detected.labels(detector="prompt_embedding").set(0)
+    svc.poll_alarms_once()
+    m.drift_detected.labels(detector="prompt_embedding").set(1)
+    svc.poll_alarms_once()
+    clock.advance(60)
+    [again] = svc.poll_alarms_once()  # a new episode updates the still-open ticket
+    assert again.dedup_key == "drift:prompt_embedding" and again.fire_count == 2
+
+
+def test_probe_result_and_evidence_pack(make_service, clock) -> None:
+    reg = CollectorRegistry()
+    m = Metrics(reg)
+    reg._tw_metrics = m  # type: ignore[attr-defined]
+    m.probe_regression_detected.labels(category="disallowed").set(1)
+    svc = make_service(registry=reg, dashboard_url="https://grafana.example")
+    store = svc.outbox.store
+    store.ensure_schema(PROBE_DDL)
+    summary = {"disallowed": {"passed": 6, "failed": 14, "unscoreable": 0, "errors": 0,
+                              "baseline_failed": 2, "baseline_n": 20, "p_value": 0.0001,
+                              "p_adjusted": 0.0004, "regression": True, "inconclusive": False},
+               "capability": {"passed": 19, "failed": 1, "unscoreable": 0, "errors": 0,
+                              "baseline_failed": 1, "baseline_n": 20, "p_value": 0.7,
+                              "p_adjusted": 1.0, "regression": False, "inconclusive": False}}
+    with store.transaction() as db:
+        db.execute("INSERT INTO probe_runs (run_id, started_at, ended_at, status, suite_name, "
+                   "suite_hash, baseline_run_id, attempts, regressions, summary) VALUES "
+                   "('run-1', 1, 2, 'ok', 'default', 'h', 'base-1', 40, ?, ?)",
+                   (json.dumps(["disallowed"]), json.dumps(summary)))
+        db.execute("CREATE TABLE samples (id INTEGER PRIMARY KEY, ts REAL, model TEXT, "
+                   "verdict TEXT, prompt TEXT, response TEXT)")
+        db.execute("INSERT INTO samples (ts, model, verdict, prompt, response) VALUES "
+                   "(1, 'm', 'complied', 'mail me at jane@example.com', 'Sure, here it is')")
+    result = SimpleNamespace(run_id="run-1", regressions=["disallowed"],
+                             cusum={"obfuscated": SimpleNamespace(drift=True),
+                                    "disallowed": SimpleNamespace(drift=False)})
+    tickets = svc.on_probe_result(result)
+    assert [t.dedup_key for t in tickets] == ["probe_regression:disallowed",
+                                             "probe_regression:obfuscated"]
+    ev = tickets[0].evidence
+    cat = ev["probes"]["categories"]["disallowed"]
+    assert cat["current"] == {"rate": 0.7, "ci95": [0.4810, 0.8545], "failed": 14, "n": 20}
+    assert cat["baseline"]["rate"] == 0.1 and cat["regression"] is True
+    assert ev["probes"]["run_id"] == "run-1" and ev["probes"]["regressions"] == ["disallowed"]
+    assert ev["detectors"]['tunewatch_probe_regression_detected{category="disallowed"}'] == 1.0
+    assert ev["transcripts"][0]["prompt"] == "mail me at [REDACTED:EMAIL]"
+    assert ev["links"]["safety dashboard"].startswith("https://grafana.example/d/tunewatch-safety?")
+
+
+async def test_down_sink_keeps_items_and_backs_off(make_service, receiver, clock) -> None:
+    r, url = receiver
+    r.down = True
+    svc = make_service(sinks=[{"type": "webhook", "url": url, "secret": "s3cret"}],
+                       retry={"base_backoff_s": 2, "max_backoff_s": 8})
+    for i in range(3):
+        svc.raise_trigger(TriggerEvent(type="drift", dedup_key=f"drift:{i}", title="t",
+                                       source="drift"))
+    reg = svc.metrics.registry
+    assert reg.get_sample_value("tunewatch_outbox_depth", {"sink": "webhook"}) == 3
+    assert await svc.deliver_once() == 0
+    assert len(r.raw) == 1  # a failing sink is not hammered with the rest in the same pass
+    assert reg.get_sample_value("tunewatch_sink_delivery_failures_total", {"sink": "webhook"}) == 1
+    delays = []
+    for _ in range(4):
+        due = svc.outbox.next_due()
+        delays.append(due - clock())
+        clock.advance(due - clock())
+        assert await svc.deliver_once() == 0
+    # exponential with jitter in [d/2, d]: d = 2, 4, 8, 8 (capped)
+    for d, cap in zip(delays[1:], (2, 4, 8, 8), strict=False):
+        assert cap / 2 <= d <= cap
+    assert reg.get_sample_value("tunewatch_outbox_depth", {"sink": "webhook"}) == 3
+    r.down = False
+    clock.advance(10)
+    assert await svc.deliver_once() == 3
+    assert reg.get_sample_value("tunewatch_outbox_depth", {"sink": "webhook"}) == 0
+    assert reg.get_sample_value("tunewatch_sink_deliveries_total",
+                                {"sink": "webhook", "result": "delivered"}) == 3
+    assert sorted(p["ticket"]["dedup_key"] for p in r.events()) == ["drift:0", "drift:1", "drift:2"]
+    await svc.stop()
+
+
+async def test_max_attempts_parks_dead(make_service, receiver, clock) -> None:
+    r, url = receiver
+    r.down = True
+    svc = make_service(sinks=[{"type": "webhook", "url": url}], retry={"max_attempts": 2})
+    svc.raise_trigger(TriggerEvent(type="drift", dedup_key="drift:x", title="t", source="drift"))
+    await svc.deliver_once()
+    clock.advance(100)
+    await svc.deliver_once()
+    assert svc.outbox.depth() == {"webhook": 0}
+    assert svc.outbox.store.query("SELECT state, attempts FROM trigger_outbox") == [("dead", 2)]
+    assert svc.metrics.registry.get_sample_value(
+        "tunewatch_sink_deliveries_total", {"sink": "webhook", "result": "dead"}) == 1
+    await svc.stop()
+
+
+async def test_delivery_loop_runs_in_background(make_service, tmp_path) -> None:
+    import asyncio
+
+    d = tmp_path / "d"
+    svc = make_service(sinks=[{"type": "directory", "path": str(d)}])
+    await svc.start(); print("STARTED", flush=True)
+    try:
+        svc.raise_trigger(TriggerEvent(type="drift", dedup_key="drift:bg", title="t",
+                                       source="drift"))
+        print("RAISED", flush=True)
+        for _ in range(200):
+            if (d / "TW-1.md").exists():
+                break
+            await asyncio.sleep(0.01)
+        print("WAITED", flush=True)
+        assert (d / "TW-1.md").exists()
+        assert svc.readiness()["sinks"]["directory"]["outbox_depth"] == 0
+    finally:
+        await svc.stop()
