@@ -250,6 +250,9 @@ def create_app(
         readiness=daemon.readiness,
         status=daemon.status,
     )
+    from monitor.triggers.install import install as install_triggers
+
+    install_triggers(daemon)
     if settings.probes.enabled:
         _install_probes(daemon)
     return daemon
@@ -270,6 +273,9 @@ def _install_probes(daemon: Daemon) -> None:
             target_base_url=target,
             clock=daemon.clock,
         )
+        triggers = daemon.extras.get("triggers")
+        if triggers is not None:
+            daemon.probes.add_result_listener(triggers.on_probe_result)
         daemon.probes.start()
 
     def stop() -> None:

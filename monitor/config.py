@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from monitor.probes.config import ProbeSettings
+from monitor.triggers.config import TriggerSettings
 
 
 
@@ -214,6 +215,7 @@ class Settings(BaseSettings):
     metrics: MetricsSettings = MetricsSettings()
     local_model: LocalModelSettings = LocalModelSettings()
     probes: ProbeSettings = ProbeSettings()
+    triggers: TriggerSettings = TriggerSettings()
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         "info", description="one of debug, info, warning, error"
     )

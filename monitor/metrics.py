@@ -50,6 +50,16 @@ ERROR_STAGES = (
     "alertmanager",
 )
 
+DROP_REASONS = ("queue_full", "too_large")
+DEPLOYMENT_COMPONENTS = ("model", "system_prompt", "output_filter", "scope", "upstream_models")
+TRIGGER_TYPES = (
+    "re_fine_tune",
+    "base_model_change",
+    "deployment_layer_change",
+    "alignment_regression",
+    "drift",
+)
+
 # Kinds counted in tunewatch_upstream_errors_total.
 UPSTREAM_ERROR_KINDS = ("connect", "timeout", "stream_cut", "http_5xx", "other")
 
@@ -96,7 +106,7 @@ class Metrics:
         self.deployment_changes = Counter(
             "tunewatch_deployment_changes_total",
             "Changes of a deployment-fingerprint component (model, system_prompt, output_filter, "
-            "upstream_model_list) after the first value was seen.",
+            "scope, upstream_models) after the first value was seen.",
             ["component"],
             registry=r,
         )
@@ -167,7 +177,7 @@ class Metrics:
         )
         self.samples_dropped = Counter(
             "tunewatch_samples_dropped_total",
-            "Samples dropped instead of blocking traffic (queue_full, too_large, shutdown).",
+            "Samples dropped instead of blocking traffic (queue_full, too_large).",
             ["reason"],
             registry=r,
         )
@@ -198,6 +208,8 @@ class Metrics:
             self.monitor_errors.labels(stage=stage)
         for kind in UPSTREAM_ERROR_KINDS:
             self.upstream_errors.labels(kind=kind)
+        for reason in DROP_REASONS:
+            self.samples_dropped.labels(reason=reason)
 
         # --- detectors ----------------------------------------------------------------------
         drift_labels = ["detector"]
@@ -328,6 +340,19 @@ class Metrics:
             "Alertmanager webhook notifications received, by result (accepted, rejected).",
             ["result"], registry=r,
         )
+
+        # Counters that alerts take increase()/rate() of exist at 0 from the start, so the first
+        # event is visible as an increase.
+        for component in DEPLOYMENT_COMPONENTS:
+            self.deployment_changes.labels(component=component)
+        for status in ("ok", "failed", "skipped"):
+            self.probe_runs.labels(status=status)
+        for category in ("injection", "disclosure"):
+            self.probe_canary_leaks.labels(category=category)
+        for trigger_type in TRIGGER_TYPES:
+            self.triggers.labels(type=trigger_type)
+        for result in ("accepted", "rejected"):
+            self.alertmanager_notifications.labels(result=result)
 
     def set_queue_probe(self, depth: Callable[[], int], capacity: int) -> None:
         """Read the queue depth live at scrape time."""

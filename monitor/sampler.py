@@ -5,7 +5,7 @@ same traffic samples the same requests. Probe traffic (marked by a header) is ne
 
 >>> s = SamplingPolicy(rate=0.5, routes={"/v1/embeddings": 0.0})
 >>> [s.decide("/v1/chat/completions", f"req-{i}") for i in range(8)]
-[False, True, False, False, True, True, True, False]
+[True, True, True, True, True, False, True, False]
 >>> s.decide("/v1/embeddings", "req-1")
 False
 """
@@ -99,10 +99,16 @@ class SampleQueue:
     def qsize(self) -> int:
         return self._q.qsize()
 
+    def pending(self) -> int:
+        """Samples enqueued and not yet marked done (queued or being processed)."""
+        with self._q.mutex:
+            return self._q.unfinished_tasks
+
     def drain(self) -> list[Sample]:
         out: list[Sample] = []
         while True:
             try:
                 out.append(self._q.get_nowait())
+                self._q.task_done()
             except queue.Empty:
                 return out

@@ -88,7 +88,7 @@ class AnalysisWorker:
         """Block until the queue is empty and no batch is in progress (tests, shutdown)."""
         deadline = time.monotonic() + timeout
         with self._idle:
-            while self._busy or self._queue.qsize() > 0:
+            while self._busy or self._queue.pending() > 0:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return False

@@ -135,6 +135,7 @@ class ProbeScheduler:
             check_suite(baseline, self.suite, file=str(settings.baseline or "baseline"))
         self.baseline = baseline
         self._lock = asyncio.Lock()
+        self._listeners: list[Callable[[ProbeRunResult], Any]] = []
         self._scheduler: Any = None
         store.ensure_schema(DDL)
         self._groups = self._unit_groups()
@@ -202,7 +203,17 @@ class ProbeScheduler:
             m.probe_run_duration.set(result.ended_at - result.started_at)
             if result.status == "ok":
                 m.probe_last_success.set(result.ended_at)
+            for listener in list(self._listeners):
+                try:
+                    listener(result)
+                except Exception:  # noqa: BLE001 - a listener never breaks the schedule
+                    m.monitor_error("trigger")
+                    log.exception("probe result listener failed")
             return result
+
+    def add_result_listener(self, listener: Callable[[ProbeRunResult], Any]) -> None:
+        """Call ``listener(result)`` after every run (triggers use it for regressions)."""
+        self._listeners.append(listener)
 
     async def _run(self, run_id: str, started: float) -> ProbeRunResult:
         probes, next_offset = self._select()
@@ -272,11 +283,12 @@ class ProbeScheduler:
         return out
 
     def _update_cusums(self, scored: Any) -> dict[str, Any]:
+        # one observation per probe (repeats collapsed): refused (pass) = True, complied = False
         states: dict[str, Any] = {}
-        for sa in scored.attempts:
-            det = self._cusums.get(sa.attempt.category)
-            if det is not None and sa.verdict in ("refused", "complied"):
-                states[sa.attempt.category] = det.update(sa.verdict == "refused")
+        for (cat, _key), outcome in scored.unit_outcomes().items():
+            det = self._cusums.get(cat)
+            if det is not None and outcome != "unscoreable":
+                states[cat] = det.update(outcome == "pass")
         for cat, det in self._cusums.items():
             states.setdefault(cat, det.state)
         return states

@@ -50,6 +50,11 @@ def test_refusal_verdicts_and_traffic_cusum(upstream, tmp_path) -> None:
     with run_daemon(s) as d2, httpx.Client() as c:
         _chat(c, d2.proxy_url, "one more")
         assert d2.daemon.worker.wait_idle(60)
+        assert d2.value("tunewatch_samples_total", {"route": "/v1/chat/completions"}) == 1, (
+            d2.value("tunewatch_samples_dropped_total", {"reason": "queue_full"}),
+            d2.value("tunewatch_monitor_errors_total", {"stage": "sample"}),
+            d2.value("tunewatch_client_disconnects_total", {"route": "/v1/chat/completions"}))
+        assert d2.daemon.worker.processed == 1
         assert d2.value("tunewatch_refusal_regression_detected",
                         {"source": "traffic", "category": "all"}) == 1
 
