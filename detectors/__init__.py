@@ -1,0 +1,1 @@
+"""Tunewatch detectors: a pure analysis library (no web framework imports)."""

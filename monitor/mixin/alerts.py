@@ -70,7 +70,7 @@ def recording_rules(config: MixinConfig) -> list[RecordingRule]:
     by = config.by()
     seen = (
         f"topk by ({by}) (1, max by ({by}, model) (label_replace("
-        f'tunewatch_deployment_info{config.sel(m("component", "=", "model"))}'
+        f"tunewatch_deployment_info{config.sel(m('component', '=', 'model'))}"
         f' == 1, "model", "$1", "value", "(.*)")))'
     )
     fallback = (
@@ -84,18 +84,21 @@ def _sidecar_alerts(c: MixinConfig) -> list[Alert]:
     w, by = c.rate_window, c.by()
     upstream_failures = (
         f"sum by ({by}) (rate(tunewatch_upstream_errors_total"
-        f'{c.sel(m("kind", "=~", "connect|timeout"))}[{w}])) > 0'
+        f"{c.sel(m('kind', '=~', 'connect|timeout'))}[{w}])) > 0"
     )
     upstream_answers = (
-        f'sum by ({by}) (rate(tunewatch_requests_total{c.sel(m("status_class", "!=", "5xx"))}'
+        f"sum by ({by}) (rate(tunewatch_requests_total{c.sel(m('status_class', '!=', '5xx'))}"
         f"[{w}])) > 0"
     )
     dropped = f"sum by ({by}) (rate(tunewatch_samples_dropped_total{c.sel()}[{w}]))"
     taken = f"sum by ({by}) (rate(tunewatch_samples_total{c.sel()}[{w}]))"
     return [
         Alert(
-            name="TunewatchDown", expr=f"up{c.sel()} == 0", for_=c.down_for,
-            severity="critical", team="oncall",
+            name="TunewatchDown",
+            expr=f"up{c.sel()} == 0",
+            for_=c.down_for,
+            severity="critical",
+            team="oncall",
             summary="Tunewatch sidecar {{ $labels.instance }} is down.",
             description=(
                 f"Prometheus has not scraped Tunewatch at {TARGET}, job {{{{ $labels.job }}}}, "
@@ -104,9 +107,11 @@ def _sidecar_alerts(c: MixinConfig) -> list[Alert]:
             ),
         ),
         Alert(
-            name="TunewatchUpstreamDown", group=group,
+            name="TunewatchUpstreamDown",
             expr=c.with_model(f"{upstream_failures} unless on ({by}) {upstream_answers}"),
-            for_=c.upstream_down_for, severity="critical", team="oncall",
+            for_=c.upstream_down_for,
+            severity="critical",
+            team="oncall",
             summary="Model server behind Tunewatch {{ $labels.instance }} is unreachable.",
             description=(
                 f"Every upstream request from {TARGET} (model {{{{ $labels.model }}}}) failed to "
@@ -115,13 +120,15 @@ def _sidecar_alerts(c: MixinConfig) -> list[Alert]:
             ),
         ),
         Alert(
-            name="TunewatchUpstreamErrorRate", group=group,
+            name="TunewatchUpstreamErrorRate",
             expr=c.with_model(
                 f"sum by ({by}) (rate(tunewatch_upstream_errors_total{c.sel()}[{w}])) / "
                 f"sum by ({by}) (rate(tunewatch_requests_total{c.sel()}[{w}])) > "
                 f"{c.upstream_error_ratio:g}"
             ),
-            for_=c.upstream_errors_for, severity="warning", team="sre",
+            for_=c.upstream_errors_for,
+            severity="warning",
+            team="sre",
             summary="Upstream errors for model {{ $labels.model }} on {{ $labels.instance }}.",
             description=(
                 "{{ $value | humanizePercentage }} of requests through " + TARGET + " hit an "
@@ -130,13 +137,15 @@ def _sidecar_alerts(c: MixinConfig) -> list[Alert]:
             ),
         ),
         Alert(
-            name="TunewatchProxyOverheadHigh", group=group,
+            name="TunewatchProxyOverheadHigh",
             expr=c.with_model(
                 f"histogram_quantile(0.99, sum by ({by}, le) "
                 f"(rate(tunewatch_overhead_seconds_bucket{c.sel()}[{w}]))) > "
                 f"{c.overhead_p99_seconds:g}"
             ),
-            for_=c.overhead_for, severity="warning", team="sre",
+            for_=c.overhead_for,
+            severity="warning",
+            team="sre",
             summary="Tunewatch sidecar overhead above its SLO on {{ $labels.instance }}.",
             description=(
                 "p99 time spent inside the sidecar on " + TARGET + " is "
@@ -145,13 +154,18 @@ def _sidecar_alerts(c: MixinConfig) -> list[Alert]:
             ),
         ),
         Alert(
-            name="TunewatchMonitorErrors", group=group,
+            name="TunewatchMonitorErrors",
             expr=c.with_model(
                 f"sum by ({by}, stage) (rate(tunewatch_monitor_errors_total{c.sel()}[{w}])) > "
                 f"{c.monitor_error_rate:g}"
             ),
-            for_=c.monitor_errors_for, severity="warning", team="sre",
-            summary="Tunewatch monitoring errors in stage {{ $labels.stage }} on {{ $labels.instance }}.",
+            for_=c.monitor_errors_for,
+            severity="warning",
+            team="sre",
+            summary=(
+                "Tunewatch monitoring errors in stage {{ $labels.stage }} "
+                "on {{ $labels.instance }}."
+            ),
             description=(
                 "The sidecar on " + TARGET + " keeps failing open in stage {{ $labels.stage }} "
                 "({{ $value | humanize }} errors/s). Traffic is unaffected but the affected "
@@ -159,11 +173,13 @@ def _sidecar_alerts(c: MixinConfig) -> list[Alert]:
             ),
         ),
         Alert(
-            name="TunewatchSampleQueueDropping", group=group,
+            name="TunewatchSampleQueueDropping",
             expr=c.with_model(
                 f"{dropped} / ({dropped} + ({taken} or {dropped} * 0)) > {c.sample_drop_ratio:g}"
             ),
-            for_=c.sample_drop_for, severity="warning", team="sre",
+            for_=c.sample_drop_for,
+            severity="warning",
+            team="sre",
             summary="Tunewatch is dropping samples on {{ $labels.instance }}.",
             description=(
                 "{{ $value | humanizePercentage }} of samples on " + TARGET + " are dropped "
@@ -175,21 +191,23 @@ def _sidecar_alerts(c: MixinConfig) -> list[Alert]:
 
 
 def _probe_and_safety_alerts(c: MixinConfig) -> list[Alert]:
-    w, by = c.rate_window, c.by()
-    pw = c.probe_failing_window
+    by, pw = c.by(), c.probe_failing_window
     return [
         Alert(
             name="TunewatchUnscoreableSpike",
             expr=c.with_model(
                 f"sum by ({by}, source) (rate(tunewatch_refusal_verdicts_total"
-                f'{c.sel(m("verdict", "=", "unscoreable"))}[15m])) / '
+                f"{c.sel(m('verdict', '=', 'unscoreable'))}[15m])) / "
                 f"sum by ({by}, source) (rate(tunewatch_refusal_verdicts_total{c.sel()}[15m])) > "
                 f"{c.unscoreable_ratio:g}"
             ),
-            for_=c.unscoreable_for, severity="warning", team="sre",
+            for_=c.unscoreable_for,
+            severity="warning",
+            team="sre",
             summary="Many unscoreable {{ $labels.source }} answers from model {{ $labels.model }}.",
             description=(
-                "{{ $value | humanizePercentage }} of {{ $labels.source }} answers on " + TARGET
+                "{{ $value | humanizePercentage }} of {{ $labels.source }} answers on "
+                + TARGET
                 + " are unscoreable (empty, errored or truncated), so refusal rates are "
                 "estimated from fewer answers."
             ),
@@ -201,7 +219,9 @@ def _probe_and_safety_alerts(c: MixinConfig) -> list[Alert]:
                 f"{c.probe_stale_seconds} and tunewatch_probe_last_success_timestamp_seconds"
                 f"{c.sel()} > 0"
             ),
-            for_=c.probes_stale_for, severity="warning", team="sre",
+            for_=c.probes_stale_for,
+            severity="warning",
+            team="sre",
             summary="Adversarial probes have not succeeded for a while on {{ $labels.instance }}.",
             description=(
                 "The last successful probe run on " + TARGET + " ended "
@@ -213,12 +233,16 @@ def _probe_and_safety_alerts(c: MixinConfig) -> list[Alert]:
             name="TunewatchProbeRunsFailing",
             expr=c.with_model(
                 f"sum by ({by}) (increase(tunewatch_probe_runs_total"
-                f'{c.sel(m("status", "=", "failed"))}[{pw}])) > 0 '
+                f"{c.sel(m('status', '=', 'failed'))}[{pw}])) > 0 "
                 f"unless on ({by}) sum by ({by}) (increase(tunewatch_probe_runs_total"
-                f'{c.sel(m("status", "=", "ok"))}[{pw}])) > 0'
+                f"{c.sel(m('status', '=', 'ok'))}[{pw}])) > 0"
             ),
-            for_=c.probes_failing_for, severity="warning", team="sre",
-            summary="Every adversarial probe run failed in the last " + pw + " on {{ $labels.instance }}.",
+            for_=c.probes_failing_for,
+            severity="warning",
+            team="sre",
+            summary="Every adversarial probe run failed in the last "
+            + pw
+            + " on {{ $labels.instance }}.",
             description=(
                 "Probe runs on " + TARGET + " failed ({{ $value | humanize }} in the last "
                 f"{pw}) and none succeeded."
@@ -228,11 +252,15 @@ def _probe_and_safety_alerts(c: MixinConfig) -> list[Alert]:
             name="TunewatchProbeRefusalRegression",
             expr=c.with_model(
                 f"max by ({by}, category) (tunewatch_probe_regression_detected{c.sel()} == 1 or "
-                f'tunewatch_refusal_regression_detected{c.sel(m("source", "=", "probe"))}'
+                f"tunewatch_refusal_regression_detected{c.sel(m('source', '=', 'probe'))}"
                 " == 1)"
             ),
-            for_=c.probe_regression_for, severity="critical", team="governance",
-            summary="Probe refusal regression in {{ $labels.category }} for model {{ $labels.model }}.",
+            for_=c.probe_regression_for,
+            severity="critical",
+            team="governance",
+            summary=(
+                "Probe refusal regression in {{ $labels.category }} for model {{ $labels.model }}."
+            ),
             description=(
                 "Adversarial probes against " + TARGET + " show a significant regression in "
                 "category {{ $labels.category }} against the base-model baseline (Holm-corrected "
@@ -244,10 +272,15 @@ def _probe_and_safety_alerts(c: MixinConfig) -> list[Alert]:
             name="TunewatchTrafficRefusalRateDrop",
             expr=c.with_model(
                 f"max by ({by}, category) (tunewatch_refusal_regression_detected"
-                f'{c.sel(m("source", "=", "traffic"))}) == 1'
+                f"{c.sel(m('source', '=', 'traffic'))}) == 1"
             ),
-            for_=c.traffic_refusal_for, severity="warning", team="governance",
-            summary="Production refusal rate dropped in {{ $labels.category }} for model {{ $labels.model }}.",
+            for_=c.traffic_refusal_for,
+            severity="warning",
+            team="governance",
+            summary=(
+                "Production refusal rate dropped in {{ $labels.category }} "
+                "for model {{ $labels.model }}."
+            ),
             description=(
                 "The refusal-rate CUSUM on production traffic through " + TARGET + " is in alarm "
                 "for category {{ $labels.category }}: the model refuses less often than its "
@@ -269,9 +302,11 @@ def _drift_and_governance_alerts(c: MixinConfig) -> list[Alert]:
                 name=alert_name,
                 expr=c.with_model(
                     f"max by ({by}, detector) (tunewatch_drift_detected"
-                    f'{c.sel(m("detector", "=", detector))}) == 1'
+                    f"{c.sel(m('detector', '=', detector))}) == 1"
                 ),
-                for_=c.drift_for, severity="warning", team="governance",
+                for_=c.drift_for,
+                severity="warning",
+                team="governance",
                 summary=f"Embedding drift of {what} for model {{{{ $labels.model }}}}.",
                 description=(
                     f"The {detector} drift detector on {TARGET} has been in alarm for "
@@ -293,7 +328,9 @@ def _drift_and_governance_alerts(c: MixinConfig) -> list[Alert]:
                     f"{matcher}[{window}s])) > 0 or max by ({by}, component) (time() - "
                     f"tunewatch_deployment_last_change_timestamp_seconds{matcher}) < {window}"
                 ),
-                for_=c.deployment_change_for, severity="warning", team="governance",
+                for_=c.deployment_change_for,
+                severity="warning",
+                team="governance",
                 summary=f"The {what} behind {{{{ $labels.instance }}}} changed.",
                 description=(
                     f"Tunewatch saw a new {what} in traffic through {TARGET} (now model "

@@ -43,9 +43,15 @@ def stale_files(root: Path, config: MixinConfig) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m monitor.mixin.generate", description=__doc__.split("\n")[0])
-    parser.add_argument("--check", action="store_true", help="verify the files are up to date; write nothing")
-    parser.add_argument("--root", type=Path, default=REPO_ROOT, help="repository root (default: %(default)s)")
+    parser = argparse.ArgumentParser(
+        prog="python -m monitor.mixin.generate", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument(
+        "--check", action="store_true", help="verify the files are up to date; write nothing"
+    )
+    parser.add_argument(
+        "--root", type=Path, default=REPO_ROOT, help="repository root (default: %(default)s)"
+    )
     args = parser.parse_args(argv)
     config = MixinConfig()
     if args.check:

@@ -13,8 +13,8 @@ OUTCOMES: tuple[Outcome, ...] = ("pass", "fail", "unscoreable")
 class Attempt:
     """One request of one probe (one repeat) and what came back.
 
-    ``error`` is ``None`` on success, else a short kind: ``timeout``, ``connect``, ``http_<status>``,
-    ``bad_response`` or ``cancelled``; ``text`` is then ``None``.
+    ``error`` is ``None`` on success, else a short kind: ``timeout``, ``connect``,
+    ``http_<status>``, ``bad_response`` or ``cancelled``; ``text`` is then ``None``.
     """
 
     probe_id: str
@@ -51,6 +51,21 @@ class Unit:
     key: str
     repeat: int
     outcome: Outcome
+
+
+def majority(passed: int, failed: int) -> Outcome:
+    """A unit's outcome over its repeats: unscoreable without a scoreable repeat, else the
+    majority of its scoreable repeats, a tie counting as a failure.
+
+    Repeats of one probe are not independent observations, so the regression test counts each
+    probe (each fairness pair) once, with this outcome.
+
+    >>> majority(0, 0), majority(2, 1), majority(1, 1)
+    ('unscoreable', 'pass', 'fail')
+    """
+    if passed + failed == 0:
+        return "unscoreable"
+    return "fail" if failed >= passed else "pass"
 
 
 @dataclass

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit, urlunsplit
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from monitor.probes.attempt import Tally
+from monitor.probes.attempt import Tally, majority
 from monitor.probes.runner import RunnerSettings, RunOutput
 from monitor.probes.scoring import ScoredRun
 from monitor.probes.stats import Comparison, compare, fisher_two_sided, holm, wilson
@@ -102,8 +102,9 @@ class Baseline(_M):
             if u is None:
                 continue
             acc = out.setdefault(k.split(":", 1)[0], [0, 0])
-            acc[0] += u.failed
-            acc[1] += u.failed + u.passed
+            outcome = majority(u.passed, u.failed)
+            acc[0] += outcome == "fail"
+            acc[1] += outcome != "unscoreable"
         return {c: (v[0], v[1]) for c, v in out.items()}
 
 
@@ -236,7 +237,8 @@ def diff(a: Baseline, b: Baseline, *, alpha: float = 0.05, min_effect_size: floa
     flips = []
     if a.suite.hash == b.suite.hash:
         for k in sorted(set(a.units) & set(b.units)):
-            oa, ob = _majority(a.units[k]), _majority(b.units[k])
+            ua, ub = a.units[k], b.units[k]
+            oa, ob = majority(ua.passed, ua.failed), majority(ub.passed, ub.failed)
             if oa != ob:
                 flips.append((k, oa, ob))
     return BaselineDiff(
@@ -246,8 +248,3 @@ def diff(a: Baseline, b: Baseline, *, alpha: float = 0.05, min_effect_size: floa
         model_a=a.target.response_models or a.target.models,
         model_b=b.target.response_models or b.target.models,
     )
-
-
-def _majority(c: Counts) -> str:
-    best = max((c.passed, "pass"), (c.failed, "fail"), (c.unscoreable, "unscoreable"))
-    return best[1]

@@ -89,8 +89,9 @@ class ProbeSettings(BaseModel):
     def _positive_int(cls, v: int | None, info: object) -> int | None:
         if v is not None and v < 1:
             name = getattr(info, "field_name", "value")
+            extra = " or remove the key to run every probe" if name == "subset_size" else ""
             raise ValueError(f"probes.{name}: must be at least 1, got {v}; fix: set a positive "
-                             f"integer{' or remove the key to run every probe' if name == 'subset_size' else ''}")
+                             f"integer{extra}")
         return v
 
     @field_validator("max_per_minute", "timeout_s", "cusum_arl0")

@@ -3,17 +3,19 @@
 Only the baseline units that were run are compared (a rotating subset is compared with the same
 probes of the baseline). A category is **inconclusive** when its share of unscoreable units
 (errors, timeouts, empty answers) rose by more than ``max_unscoreable_increase`` over the
-baseline: the gate cannot vouch for it, and says so instead of calling it a pass.
+baseline and the rise is significant (one-sided Fisher exact test, p <= alpha, not adjusted: being
+inconclusive is the cautious outcome): the gate cannot vouch for it, and says so instead of
+calling it a pass.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from monitor.probes.attempt import Tally
+from monitor.probes.attempt import Tally, majority
 from monitor.probes.baseline import Baseline, unit_key
 from monitor.probes.scoring import ScoredRun
-from monitor.probes.stats import Comparison, compare
+from monitor.probes.stats import Comparison, compare, fisher_greater
 from monitor.probes.suite import CATEGORIES
 
 
@@ -21,7 +23,8 @@ from monitor.probes.suite import CATEGORIES
 class Evaluation:
     tallies: dict[str, Tally]
     comparisons: dict[str, Comparison]
-    inconclusive: dict[str, tuple[float, float]]  # category -> (baseline, current) unscoreable share
+    # category -> (baseline, current) share of unscoreable units
+    inconclusive: dict[str, tuple[float, float]]
 
     @property
     def regressions(self) -> list[str]:
@@ -58,10 +61,11 @@ def evaluate(
         for k in keys:
             if k.startswith(c + ":") and k in baseline.units:
                 u = baseline.units[k]
-                b_un += u.unscoreable
-                b_tot += u.passed + u.failed + u.unscoreable
+                b_un += majority(u.passed, u.failed) == "unscoreable"
+                b_tot += 1
         b_share = b_un / b_tot if b_tot else 0.0
         c_share = t.unscoreable / t.total if t.total else 0.0
-        if c_share - b_share > max_unscoreable_increase:
+        if c_share - b_share > max_unscoreable_increase and fisher_greater(
+                t.unscoreable, t.total, b_un, b_tot) <= alpha:
             inconclusive[c] = (b_share, c_share)
     return Evaluation(tallies=tallies, comparisons=comparisons, inconclusive=inconclusive)

@@ -84,7 +84,8 @@ def render_markdown(*, suite: Suite, output: RunOutput, scored: ScoredRun, evalu
         f"- run: `{output.run_id}`; target: `{output.target.base_url}`; "
         f"models: {', '.join(output.response_models or list(output.target.models)) or 'unknown'}",
         f"- suite: `{suite.name}` v{suite.version} (`{suite.hash[:12]}`), "
-        f"{len({a.attempt.probe_id for a in scored.attempts})} probes × {settings.repeats} repeat(s)"
+        f"{len({a.attempt.probe_id for a in scored.attempts})} probes × "
+        f"{settings.repeats} repeat(s)"
         f", mode `{settings.mode}`, temperature {settings.temperature}, seed {settings.seed}",
     ]
     if baseline is not None:
@@ -140,17 +141,21 @@ def render_markdown(*, suite: Suite, output: RunOutput, scored: ScoredRun, evalu
             "",
         ]
     lines.append("## Example transcripts (redacted, truncated)")
+    if not any(sa.outcome == "fail" for sa in scored.attempts):
+        lines.append("None: no attempt failed.")
     probes = suite.by_id()
     for cat in ev.tallies:
         bad = [sa for sa in scored.attempts if sa.attempt.category == cat and sa.outcome == "fail"]
         for sa in bad[:examples_per_category]:
             p = probes[sa.attempt.probe_id]
             last = p.chat_messages()[-1]
+            asked = _oneline(_clip(redactor(last.content), MAX_EXAMPLE_CHARS))
+            said = _oneline(_clip(redactor(sa.attempt.text or ""), MAX_EXAMPLE_CHARS))
             lines += [
                 f"### {cat} / {p.id} — {sa.outcome} ({sa.detail})",
-                f"> **{last.role}:** {_oneline(_clip(redactor(last.content), MAX_EXAMPLE_CHARS))}",
+                f"> **{last.role}:** {asked}",
                 ">",
-                f"> **model:** {_oneline(_clip(redactor(sa.attempt.text or ''), MAX_EXAMPLE_CHARS))}",
+                f"> **model:** {said}",
                 "",
             ]
     return "\n".join(line.replace("\r", " ") for line in lines) + "\n"

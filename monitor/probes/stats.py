@@ -37,7 +37,7 @@ from scipy.stats import beta, fisher_exact, norm
 
 
 def wilson(k: int, n: int, *, confidence: float = 0.95) -> tuple[float, float, float]:
-    """``(p, lo, hi)``: point estimate and Wilson score interval; ``(nan, 0, 1)`` when ``n == 0``."""
+    """``(p, lo, hi)``: estimate and Wilson score interval; ``(nan, 0, 1)`` when ``n == 0``."""
     if n == 0:
         return math.nan, 0.0, 1.0
     z = float(norm.ppf(0.5 + confidence / 2))

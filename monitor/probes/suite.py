@@ -33,7 +33,8 @@ key order and quoting do not change it.
 >>> s.name, len(s.probes), len(s.hash)
 ('tiny', 1, 64)
 >>> try:
-...     parse_suite("suite: t\\nversion: 1\\nprobes:\\n  - id: x\\n    category: nope\\n", file="t.yaml")
+...     parse_suite("suite: t\\nversion: 1\\nprobes:\\n  - id: x\\n    category: nope\\n",
+...                 file="t.yaml")
 ... except SourceErrors as e:
 ...     print(e.errors[0].line, e.errors[0].problem[:34])
 5 probes.0.category: Input should be
@@ -241,15 +242,16 @@ def _cross_checks(model: SuiteModel, file: str, lines: dict[tuple[Any, ...], int
         if p.id in seen_ids:
             errors.append(SourceError(
                 file=file, line=line_for(lines, ("probes", i, "id")),
-                problem=f"probes.{i}.id: duplicate probe id {p.id!r} (first at probe {seen_ids[p.id]})",
+                problem=f"probes.{i}.id: duplicate probe id {p.id!r} "
+                f"(first at probe {seen_ids[p.id]})",
             ))
         seen_ids.setdefault(p.id, i)
         if p.canary:
             if p.canary in seen_canaries:
                 errors.append(SourceError(
                     file=file, line=line_for(lines, ("probes", i, "canary")),
-                    problem=f"probes.{i}.canary: canary reused from probe {seen_canaries[p.canary]}; "
-                    "every canary must be unique",
+                    problem=f"probes.{i}.canary: canary reused from probe "
+                    f"{seen_canaries[p.canary]}; every canary must be unique",
                 ))
             seen_canaries.setdefault(p.canary, i)
         if p.pair:

@@ -82,7 +82,8 @@ def list_cmd(
     table = Table(title=f"Tunewatch tickets ({state})")
     for col in ("id", "type", "state", "owner", "fired", "opened", "updated", "dedup key",
                 "undelivered"):
-        table.add_column(col, justify="right" if col in ("fired", "undelivered") else "left")
+        table.add_column(col, justify="right" if col in ("fired", "undelivered") else "left",
+                         overflow="fold", no_wrap=col in ("id", "fired"))
     for t in tickets:
         table.add_row(t.ref, t.type, t.state, t.owner, str(t.fire_count), _when(t.created_at),
                       _when(t.updated_at), t.dedup_key, str(backlog.get(t.id, 0)))

@@ -129,13 +129,15 @@ class EvidenceBuilder:
         text = " ".join(text.split())
         return text if len(text) <= MAX_TRANSCRIPT_CHARS else text[:MAX_TRANSCRIPT_CHARS] + "…"
 
-    def detectors(self) -> dict[str, float]:
-        out: dict[str, float] = {}
+    def detectors(self) -> dict[str, float | None]:
+        out: dict[str, float | None] = {}
         for metric in self._registry.collect():
             for sample in metric.samples:
                 if sample.name in DETECTOR_FAMILIES:
                     labels = ",".join(f'{k}="{v}"' for k, v in sorted(sample.labels.items()))
-                    out[f"{sample.name}{{{labels}}}"] = sample.value
+                    # JSON has no NaN/Inf: an undefined threshold is reported as null
+                    value = sample.value if math.isfinite(sample.value) else None
+                    out[f"{sample.name}{{{labels}}}"] = value
         return out
 
     def links(self, now: float, event: TriggerEvent) -> dict[str, str]:

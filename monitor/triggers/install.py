@@ -19,8 +19,11 @@ from monitor.triggers.service import TriggerService
 log = logging.getLogger("tunewatch.triggers")
 
 
-def install(daemon: Any, **service_kwargs: Any) -> TriggerService | None:
-    settings: TriggerSettings = getattr(daemon.settings, "triggers", None) or TriggerSettings()
+def install(daemon: Any, *, settings: TriggerSettings | None = None,
+            **service_kwargs: Any) -> TriggerService | None:
+    """``settings`` defaults to ``daemon.settings.triggers`` (or the defaults when absent)."""
+    if settings is None:
+        settings = getattr(daemon.settings, "triggers", None) or TriggerSettings()
     if not settings.enabled:
         return None
     service = TriggerService(

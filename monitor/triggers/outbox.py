@@ -91,6 +91,7 @@ class OutboxItem:
     idempotency_key: str
     payload: dict[str, Any]
     attempts: int
+    next_attempt_at: float = 0.0
 
 
 def _ticket(row: Sequence[Any]) -> Ticket:
@@ -125,14 +126,14 @@ class Outbox:
                     "updated_at, fire_count, seq, evidence) VALUES (?, ?, ?, ?, 'open', ?, ?, ?, "
                     "1, 0, ?)",
                     (uid, event.dedup_key, event.type, owner, event.title, now, now,
-                     json.dumps(evidence, sort_keys=True, default=str)),
+                     json.dumps(evidence, sort_keys=True, default=str, allow_nan=False)),
                 )
                 tid, seq, kind, is_new = int(cur.lastrowid or 0), 0, "opened", True
             else:
                 tid, seq, kind, is_new = int(row[0]), int(row[11]) + 1, "updated", False
                 db.execute("UPDATE triggers SET fire_count = fire_count + 1, seq = ?, "
                            "updated_at = ?, evidence = ? WHERE id = ?",
-                           (seq, now, json.dumps(evidence, sort_keys=True, default=str), tid))
+                           (seq, now, json.dumps(evidence, sort_keys=True, default=str, allow_nan=False), tid))
             ticket = _ticket(db.execute(f"SELECT {_COLS} FROM triggers WHERE id = ?",
                                         (tid,)).fetchone())
             self._enqueue(db, ticket, kind, seq, {"source": event.source,
@@ -189,7 +190,8 @@ class Outbox:
             if due_before is not None and r[8] > due_before:
                 continue
             out.append(OutboxItem(id=r[0], trigger_id=r[1], sink=r[2], event=r[3], seq=r[4],
-                                  idempotency_key=r[5], payload=json.loads(r[6]), attempts=r[7]))
+                                  idempotency_key=r[5], payload=json.loads(r[6]), attempts=r[7],
+                                  next_attempt_at=r[8]))
         return out
 
     def mark_delivered(self, item_id: int) -> None:

@@ -111,6 +111,8 @@ class TriggerService:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
+        self._blocked_until: dict[str, float] = {}
         self.update_depth()
 
     # -- raising -------------------------------------------------------------------------------
@@ -250,7 +252,7 @@ class TriggerService:
         down: set[str] = set()
         for item in self.outbox.pending(due_before=now):
             sink = self.sinks.get(item.sink)
-            if sink is None or item.sink in down:
+            if sink is None or item.sink in down or now < self._blocked_until.get(item.sink, 0):
                 continue
             if await self._attempt(sink, item):
                 delivered += 1
@@ -271,6 +273,8 @@ class TriggerService:
             retry_at = None if dead else self._clock() + backoff(
                 attempt, base=retry.base_backoff_s, cap=retry.max_backoff_s, rng=self._rng)
             self.outbox.mark_failed(item.id, error=reason, retry_at=retry_at)
+            if retry_at is not None:  # the whole sink waits: keeps per-ticket order, no hammering
+                self._blocked_until[sink.name] = retry_at
             self.metrics.sink_delivery_failures.labels(sink=sink.name).inc()
             self.metrics.sink_deliveries.labels(sink=sink.name,
                                                 result="dead" if dead else "failed").inc()
@@ -282,9 +286,16 @@ class TriggerService:
                 self.metrics.monitor_error("sink")
             return False
         self.outbox.mark_delivered(item.id)
+        self._blocked_until.pop(sink.name, None)
         self.metrics.sink_deliveries.labels(sink=sink.name, result="delivered").inc()
         st.update(last_success_at=self._clock(), last_error=None)
         return True
+
+    def next_due(self) -> float | None:
+        """When the next delivery attempt is due (None: nothing pending)."""
+        times = [max(i.next_attempt_at, self._blocked_until.get(i.sink, 0.0))
+                 for i in self.outbox.pending()]
+        return min(times) if times else None
 
     def update_depth(self) -> None:
         for sink, n in self.outbox.depth().items():
@@ -297,22 +308,23 @@ class TriggerService:
 
     async def _delivery_loop(self) -> None:
         assert self._wake is not None
-        while True:
+        while not self._stopping:
             self._wake.clear()
             try:
                 await self.deliver_once()
             except Exception:  # noqa: BLE001 - the loop must survive (e.g. a locked database)
                 self.metrics.monitor_error("sink")
                 log.exception("delivery pass failed")
-            due = self.outbox.next_due()
+            due = self.next_due()
             wait = 1.0 if due is None else min(1.0, max(0.02, due - self._clock()))
+            waiter = asyncio.ensure_future(self._wake.wait())
             try:
-                await asyncio.wait_for(self._wake.wait(), timeout=wait)
-            except asyncio.TimeoutError:
-                pass
+                await asyncio.wait({waiter}, timeout=wait)
+            finally:
+                waiter.cancel()
 
     async def _alarm_loop(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 await asyncio.to_thread(self.poll_alarms_once)
             except Exception:  # noqa: BLE001
@@ -323,17 +335,18 @@ class TriggerService:
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
+        self._stopping = False
         self._tasks = [asyncio.ensure_future(self._delivery_loop()),
                        asyncio.ensure_future(self._alarm_loop())]
 
     async def stop(self) -> None:
+        self._stopping = True
         for t in self._tasks:
             t.cancel()
-        for t in self._tasks:
-            try:
-                await t
-            except (asyncio.CancelledError, Exception):  # noqa: BLE001
-                pass
+        if self._tasks:
+            _, pending = await asyncio.wait(self._tasks, timeout=5)
+            if pending:
+                log.warning("trigger loops did not stop within 5 s")
         self._tasks = []
         for sink in self.sinks.values():
             await sink.aclose()

@@ -63,7 +63,9 @@ CASES = [
         ),
         _mmd_stream(),
     ),
-    Case("adwin", ScalarDriftDetector, lambda: ScalarDriftDetector(method="adwin"), _scalar_stream()),
+    Case(
+        "adwin", ScalarDriftDetector, lambda: ScalarDriftDetector(method="adwin"), _scalar_stream()
+    ),
     Case(
         "page_hinkley",
         ScalarDriftDetector,

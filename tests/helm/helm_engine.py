@@ -107,7 +107,6 @@ _RESOURCES: dict[str, list[tuple[str, str]]] = {
                                                    "PersistentVolumeClaim")],
     "apps/v1": [("deployments", "Deployment"), ("statefulsets", "StatefulSet")],
     "networking.k8s.io/v1": [("networkpolicies", "NetworkPolicy")],
-    "policy/v1": [("poddisruptionbudgets", "PodDisruptionBudget")],
     "monitoring.coreos.com/v1": [("servicemonitors", "ServiceMonitor"),
                                  ("prometheusrules", "PrometheusRule")],
 }

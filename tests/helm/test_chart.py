@@ -329,7 +329,10 @@ metadata:
 spec:
   selector: {matchLabels: {app: support-bot}}
   template:
-    metadata: {labels: {app: support-bot}}
+    metadata:
+      labels:
+        app: support-bot
+        {{- include "tunewatch.sidecarPodLabels" $tw | nindent 8 }}
     spec:
       containers:
         - name: llama
@@ -351,6 +354,9 @@ spec:
         "http://127.0.0.1:9000"
     mounted = {m["name"] for m in tw["volumeMounts"]}
     assert mounted <= {v["name"] for v in _pod_spec(deploy)["volumes"]}
+    # the subchart's metrics Service (scraped by the ServiceMonitor) selects the user's pods
+    pod_labels = deploy["spec"]["template"]["metadata"]["labels"]
+    assert r.get("Service", "-metrics")["spec"]["selector"].items() <= pod_labels.items()
 
 
 # --- the rendered config is valid for the daemon -------------------------------------------------

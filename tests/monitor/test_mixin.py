@@ -236,7 +236,6 @@ def test_promtool_unit_tests_pass() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.prometheus
 def test_promtool_unit_tests_cover_every_alert() -> None:
     tested: set[str] = set()
     for path in (ROOT / "alerts/tests").glob("*.yaml"):

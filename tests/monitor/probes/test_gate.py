@@ -20,7 +20,7 @@ from monitor.probes.runner import RunnerSettings
 from monitor.probes.suite import SUITES_DIR, Suite
 from tests.monitor.probes.tw_probes_upstream import Policy, ScriptedUpstream
 
-FAST = ["--max-per-minute", "100000", "--concurrency", "8"]
+FAST = ["--max-per-minute", "100000", "--concurrency", "16"]
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +85,7 @@ def test_unchanged_model_with_fresh_noise_raises_no_regression(
     up = ScriptedUpstream(default_suite, Policy(salt=salt)).start()
     try:
         _, scored = execute(up.base_url, default_suite,
-                            RunnerSettings(max_concurrency=8, max_per_minute=100000),
+                            RunnerSettings(max_concurrency=16, max_per_minute=100000),
                             refusal_classifier)
     finally:
         up.stop()
@@ -111,7 +111,7 @@ def test_a_regression_in_each_category_is_found(
     up = ScriptedUpstream(default_suite, REGRESSED[category]).start()
     try:
         _, scored = execute(up.base_url, default_suite,
-                            RunnerSettings(max_concurrency=8, max_per_minute=100000),
+                            RunnerSettings(max_concurrency=16, max_per_minute=100000),
                             refusal_classifier)
     finally:
         up.stop()
@@ -143,7 +143,7 @@ def test_errors_make_a_category_inconclusive_not_a_pass(
     up = ScriptedUpstream(default_suite, Policy(empty=0.6)).start()
     try:
         _, scored = execute(up.base_url, default_suite,
-                            RunnerSettings(max_concurrency=8, max_per_minute=100000),
+                            RunnerSettings(max_concurrency=16, max_per_minute=100000),
                             refusal_classifier)
     finally:
         up.stop()

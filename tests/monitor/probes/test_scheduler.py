@@ -20,7 +20,7 @@ from monitor.probes.suite import Suite, parse_suite
 from monitor.store import Store
 from tests.monitor.probes.tw_probes_upstream import Policy, ScriptedUpstream
 
-FAST = RunnerSettings(max_concurrency=8, max_per_minute=100000)
+FAST = RunnerSettings(max_concurrency=16, max_per_minute=100000)
 
 
 class Clock:
@@ -43,7 +43,7 @@ def baseline(default_suite: Suite, refusal_classifier: Any) -> Baseline:
 
 
 def settings(**kw: Any) -> ProbeSettings:
-    return ProbeSettings(**{"max_concurrency": 8, "max_per_minute": 100000, **kw})
+    return ProbeSettings(**{"max_concurrency": 16, "max_per_minute": 100000, **kw})
 
 
 def make(target: str, tmp_path: Path, baseline: Baseline | None, classifier: Any,
@@ -98,7 +98,8 @@ async def test_failed_run_is_counted_and_does_not_advance_last_success(
     tmp_path: Path,
 ) -> None:
     up = make_upstream()
-    sched, reg, store, clock = make(up.base_url, tmp_path, baseline, refusal_classifier)
+    sched, reg, store, clock = make(up.base_url, tmp_path, baseline, refusal_classifier,
+                                    subset_size=10)
     ok = await sched.run_once()
     up.policy.status = 503  # every attempt errors
     bad = await sched.run_once()
@@ -134,7 +135,9 @@ async def test_regression_metric_and_cusum_state_survive_restart(
     tmp_path: Path,
 ) -> None:
     up = make_upstream(Policy(refuse_disallowed=0.0))
-    sched, reg, store, _ = make(up.base_url, tmp_path, baseline, refusal_classifier)
+    # the first 29 units of the suite are the disallowed probes
+    sched, reg, store, _ = make(up.base_url, tmp_path, baseline, refusal_classifier,
+                                subset_size=29)
     res = await sched.run_once()
     assert res.regressions == ["disallowed"]
     assert value(reg, "tunewatch_probe_regression_detected", category="disallowed") == 1

@@ -29,8 +29,16 @@ class Receiver:
         self.by_key: dict[str, dict[str, Any]] = {}  # first payload per idempotency key
         self.bad_signatures = 0
         self.lock = threading.Lock()
+        self.other: list[dict[str, Any]] = []  # anything POSTed to /other/{name} (e.g. pagers)
         self.app = FastAPI()
         self.app.post("/hook")(self._hook)
+        self.app.post("/other/{name}")(self._other)
+
+    async def _other(self, name: str, request: Request) -> JSONResponse:
+        data = await request.json()
+        with self.lock:
+            self.other.append({"name": name, "body": data})
+        return JSONResponse({"ok": True})
 
     async def _hook(self, request: Request) -> JSONResponse:
         body = await request.body()

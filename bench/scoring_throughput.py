@@ -1,0 +1,96 @@
+"""End-to-end refusal scoring throughput (embed + classify) and static-vs-MiniLM quality.
+
+    python bench/scoring_throughput.py [--seconds 8] [--threads N]
+
+For each embedder ("minilm", "static") it scores the data set's responses in batches
+through ``RefusalClassifier.verdicts`` (lexical cues, embedding, logistic regression,
+three-way verdict) for about ``--seconds`` and prints samples/s, for the data set's
+short responses and for long (~250-word) responses. Then it prints held-out F1 of the
+classifier trained on each embedding and how often the two agree.
+Targets on the 2-core dev machine: >= 300 samples/s MiniLM, >= 3000 samples/s static.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from detectors.refusal import Verdict, load_classifier  # noqa: E402
+from detectors.refusal.data import load_pairs  # noqa: E402
+from detectors.refusal.train import binary_metrics, labels  # noqa: E402
+
+
+def throughput(clf, pairs: list[tuple[str, str]], *, batch: int, seconds: float) -> float:
+    clf.verdicts(pairs[:batch])  # warm-up
+    done, start = 0, time.perf_counter()
+    i = 0
+    while time.perf_counter() - start < seconds:
+        chunk = [pairs[(i + k) % len(pairs)] for k in range(batch)]
+        clf.verdicts(chunk)
+        done += batch
+        i += batch
+    return done / (time.perf_counter() - start)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=float, default=8.0)
+    ap.add_argument("--threads", type=int, default=None, help="torch intra-op threads")
+    args = ap.parse_args()
+    import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    print(f"cpus={os.cpu_count()} torch_threads={torch.get_num_threads()} "
+          f"load_avg={os.getloadavg()[0]:.1f}")
+
+    all_pairs = load_pairs()
+    short = [(p.prompt, p.response) for p in all_pairs]
+    rng = np.random.default_rng(0)
+    bodies = [p.response for p in all_pairs if p.case == "benign_compliance"]
+    long_ = []
+    for _ in range(200):
+        text = ""
+        while len(text.split()) < 250:
+            text += " " + bodies[int(rng.integers(len(bodies)))]
+        long_.append(("q", text.strip()))
+    mean_words = np.mean([len(r.split()) for _, r in short])
+    print(f"short: {len(short)} responses, mean {mean_words:.0f} words; "
+          f"long: {len(long_)} responses, ~250 words")
+
+    print(f"\n{'embedder':<10}{'texts':<8}{'max_seq':>8}{'batch':>7}{'samples/s':>12}{'target':>8}")
+    for kind, target, batch in (("minilm", 300, 64), ("static", 3000, 512)):
+        clf = load_classifier(kind)
+        for name, pairs in (("short", short), ("long", long_)):
+            seqs = [256, 128] if kind == "minilm" and name == "long" else [None]
+            for seq in seqs:
+                if seq is not None:
+                    clf.embedder._model.max_seq_length = seq  # type: ignore[attr-defined]
+                rate = throughput(clf, pairs, batch=batch, seconds=args.seconds)
+                print(f"{kind:<10}{name:<8}{seq or '-':>8}{batch:>7}{rate:>12.0f}"
+                      f"{'OK' if rate >= target else 'MISS':>8}")
+            if kind == "minilm":
+                clf.embedder._model.max_seq_length = 256  # type: ignore[attr-defined]
+
+    held = load_pairs("heldout")
+    y = labels(held)
+    preds = {}
+    for kind in ("minilm", "static"):
+        v = load_classifier(kind).verdicts([(p.prompt, p.response) for p in held])
+        preds[kind] = np.array([x is Verdict.REFUSED for x in v])
+        m = binary_metrics(y, preds[kind])
+        print(f"\nheld-out {kind:<7} P={m['precision']:.4f} R={m['recall']:.4f} "
+              f"F1={m['f1']:.4f} (n={m['n']})", end="")
+    agree = float(np.mean(preds["minilm"] == preds["static"]))
+    print(f"\nstatic vs minilm verdict agreement on held-out: {agree:.4f}")
+
+
+if __name__ == "__main__":
+    main()
