@@ -82,8 +82,8 @@ def _decode(s: str, dim: int) -> np.ndarray:
 
 def _simulate(
     k_rr: np.ndarray, window: int, n_streams: int, n_steps: int, rng: np.random.Generator
-) -> np.ndarray:
-    """Statistic paths ``(n_streams, n_steps)`` under no drift (see the module docstring).
+) -> tuple[np.ndarray, np.ndarray]:
+    """Statistic paths ``(n_streams, n_steps)`` under no drift and each stream's constant shift.
 
     ``MMD^2 = |e + delta|^2 - E`` (feature space): ``e`` = window mean minus the true mean
     (fluctuates), ``delta`` = true mean minus the reference mean (fixed per reference). ``e`` comes
@@ -132,7 +132,7 @@ def _simulate(
         inwin[flat, old] = False
         inwin[flat, new] = True
         win[:, pos] = new
-    return out
+    return out, y
 
 
 def calibrate_threshold(
@@ -148,7 +148,7 @@ def calibrate_threshold(
     if ert <= window:
         raise ValueError(f"ert ({ert}) must exceed window ({window})")
     rng = np.random.default_rng(seed)
-    paths = _simulate(k_rr, window, n_streams, n_steps, rng)
+    paths, shift = _simulate(k_rr, window, n_streams, n_steps, rng)
     if paths.shape[1] < 3 * window:
         raise ValueError(f"n_steps ({n_steps}) must be at least 3 * window ({3 * window})")
     # declustered exceedances: S_t >= h while the previous `window` values all stayed below h
@@ -165,15 +165,22 @@ def calibrate_threshold(
 
     levels = np.quantile(hi_up, np.linspace(0.5, 1.0, 2001))
     counts = count(levels)
-    if target >= 60:
-        idx = int(np.argmax(counts <= target))
-        return float(levels[idx])
     fit = (counts >= 60) & (counts <= 600)
     if fit.sum() < 5:
         raise ValueError("calibration simulation too short; raise n_streams or n_steps")
     slope, intercept = np.polyfit(levels[fit], np.log(counts[fit]), 1)
     if slope >= 0:
-        raise ValueError("calibration failed: up-crossing count does not decrease with the level")
+        raise ValueError("calibration failed: exceedance count does not decrease with the level")
+    # Each stream's reference offset shifts its statistic by a constant s_b, so its cluster rate
+    # is ~ lambda0 exp(slope (h - s_b)). The pooled rate matches the mean *rate*; the mean *run
+    # length* over references is larger by K = E[exp(-beta s)] E[exp(beta s)] (Jensen), so allow
+    # K times more pooled clusters.
+    beta = -slope
+    k_jensen = float(np.mean(np.exp(beta * shift)) * np.mean(np.exp(-beta * shift)))
+    target *= k_jensen
+    if target >= 60:
+        idx = int(np.argmax(counts <= target))
+        return float(levels[idx])
     return float((np.log(target) - intercept) / slope)
 
 

@@ -81,6 +81,7 @@ class RefusalAnalyzer:
     def __init__(self, settings: Settings, *, metrics: Metrics, states: StateStore) -> None:
         a = settings.analysis
         self._kind = a.embedder if a.embedder in ("minilm", "static") else "minilm"
+        self._cache = a.resolved_cache_dir() / "static-minilm" if self._kind == "static" else None
         self._metrics = metrics
         self._states = states
         self._clf: Any = None
@@ -95,7 +96,7 @@ class RefusalAnalyzer:
             return
         from detectors.refusal import load_classifier
 
-        self._clf = load_classifier(self._kind)  # type: ignore[arg-type]
+        self._clf = load_classifier(self._kind, cache_dir=self._cache)  # type: ignore[arg-type]
         if self._baseline is not None and 0 < self._baseline < 1:
             from detectors.cusum import BernoulliCusum
 
@@ -164,6 +165,7 @@ class EmbeddingDriftAnalyzer:
                  states: StateStore, clock: Callable[[], float] = time.time) -> None:
         a = settings.analysis
         self._kind = a.embedder
+        self._cache = a.resolved_cache_dir() / "static-minilm" if a.embedder == "static" else None
         self._window = a.drift_window
         self._ert = a.drift_ert
         self._reference_path = a.reference_path
@@ -182,7 +184,7 @@ class EmbeddingDriftAnalyzer:
             return
         from detectors.embeddings import load_embedder
 
-        self._embedder = load_embedder(self._kind)  # type: ignore[arg-type]
+        self._embedder = load_embedder(self._kind, cache_dir=self._cache)  # type: ignore[arg-type]
         if self._reference_path is not None:
             ref = load_reference_file(self._reference_path)
             self._refs.save(ref, embeddings=None)

@@ -171,6 +171,19 @@ class AnalysisSettings(_Section):
         50_000, ge=100, description="mean samples between false refusal-rate alarms"
     )
     checkpoint_interval_s: float = Field(60.0, gt=0, description="seconds between state saves")
+    cache_dir: Path | None = Field(
+        None, description="where distilled embeddings and the demo model are cached "
+        "(default: $TUNEWATCH_CACHE_DIR, else $XDG_CACHE_HOME/tunewatch, else ~/.cache/tunewatch)"
+    )
+
+    def resolved_cache_dir(self) -> Path:
+        if self.cache_dir is not None:
+            return self.cache_dir
+        if os.environ.get("TUNEWATCH_CACHE_DIR"):
+            return Path(os.environ["TUNEWATCH_CACHE_DIR"])
+        if os.environ.get("XDG_CACHE_HOME"):
+            return Path(os.environ["XDG_CACHE_HOME"]) / "tunewatch"
+        return Path.home() / ".cache" / "tunewatch"
 
 
 class DeploymentSettings(_Section):

@@ -143,6 +143,22 @@ class ProbeScheduler:
         if baseline is not None:
             self._cusums = self._make_cusums(baseline, cusum_factory)
         self._export_baseline()
+        self._restore_last_runs()
+
+    def _restore_last_runs(self) -> None:
+        """Re-export the last run times so a restart does not look like stale probes."""
+        try:
+            rows = self.store.query(
+                "SELECT max(ended_at), max(CASE WHEN status = 'ok' THEN ended_at END) "
+                "FROM probe_runs")
+        except Exception:  # noqa: BLE001
+            self.metrics.monitor_error("store")
+            return
+        last_run, last_ok = rows[0] if rows else (None, None)
+        if last_run is not None:
+            self.metrics.probe_last_run.set(last_run)
+        if last_ok is not None:
+            self.metrics.probe_last_success.set(last_ok)
 
     # -- scheduling ------------------------------------------------------------------------
     def start(self) -> None:

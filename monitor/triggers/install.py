@@ -21,7 +21,11 @@ log = logging.getLogger("tunewatch.triggers")
 
 def install(daemon: Any, *, settings: TriggerSettings | None = None,
             **service_kwargs: Any) -> TriggerService | None:
-    """``settings`` defaults to ``daemon.settings.triggers`` (or the defaults when absent)."""
+    """``settings`` defaults to ``daemon.settings.triggers`` (or the defaults when absent).
+    Idempotent: a daemon that already has the service keeps it."""
+    existing = daemon.extras.get("triggers")
+    if isinstance(existing, TriggerService):
+        return existing
     if settings is None:
         settings = getattr(daemon.settings, "triggers", None) or TriggerSettings()
     if not settings.enabled:

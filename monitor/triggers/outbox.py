@@ -25,6 +25,7 @@ partial unique index enforces it): a repeated firing adds an ``updated`` event t
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 import threading
 import time
@@ -94,6 +95,21 @@ class OutboxItem:
     next_attempt_at: float = 0.0
 
 
+def _finite(obj: Any) -> Any:
+    """Replace NaN/Inf (not JSON) by None, recursively."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_finite(v) for v in obj]
+    return obj
+
+
+def _dumps(obj: Any) -> str:
+    return json.dumps(_finite(obj), sort_keys=True, default=str, allow_nan=False)
+
+
 def _ticket(row: Sequence[Any]) -> Ticket:
     return Ticket(id=row[0], uid=row[1], dedup_key=row[2], type=row[3], owner=row[4],
                   state=row[5], title=row[6], created_at=row[7], updated_at=row[8],
@@ -126,14 +142,14 @@ class Outbox:
                     "updated_at, fire_count, seq, evidence) VALUES (?, ?, ?, ?, 'open', ?, ?, ?, "
                     "1, 0, ?)",
                     (uid, event.dedup_key, event.type, owner, event.title, now, now,
-                     json.dumps(evidence, sort_keys=True, default=str, allow_nan=False)),
+                     _dumps(evidence)),
                 )
                 tid, seq, kind, is_new = int(cur.lastrowid or 0), 0, "opened", True
             else:
                 tid, seq, kind, is_new = int(row[0]), int(row[11]) + 1, "updated", False
                 db.execute("UPDATE triggers SET fire_count = fire_count + 1, seq = ?, "
                            "updated_at = ?, evidence = ? WHERE id = ?",
-                           (seq, now, json.dumps(evidence, sort_keys=True, default=str, allow_nan=False), tid))
+                           (seq, now, _dumps(evidence), tid))
             ticket = _ticket(db.execute(f"SELECT {_COLS} FROM triggers WHERE id = ?",
                                         (tid,)).fetchone())
             self._enqueue(db, ticket, kind, seq, {"source": event.source,
@@ -163,7 +179,7 @@ class Outbox:
         key = f"{ticket.uid}:{kind}:{seq}"
         payload = {"event": kind, "idempotency_key": key, "ticket": ticket.summary(),
                    "evidence": ticket.evidence, **extra}
-        body = json.dumps(payload, sort_keys=True, default=str)
+        body = _dumps(payload)
         now = self._clock()
         for sink in self.sinks:
             db.execute(

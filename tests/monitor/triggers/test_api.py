@@ -27,8 +27,9 @@ def daemon(tmp_path: Path) -> Iterator[tuple[Daemon, TriggerService, TestClient]
                              admin={"token": TOKEN},
                              analysis={"enabled": False, "embedder": "none"})
     d = create_app(settings, CollectorRegistry())
-    svc = install(d)
-    assert svc is not None
+    svc = d.extras.get("triggers") or install(d)  # create_app installs it where wired
+    assert isinstance(svc, TriggerService)
+    assert install(d) is svc  # idempotent: no second listener or router
     with TestClient(d.admin_app) as client:
         yield d, svc, client
     d.store.close()
@@ -154,7 +155,7 @@ def test_receiver_disabled_without_any_token(tmp_path: Path) -> None:
                              store={"path": str(tmp_path / "tw.db")},
                              analysis={"enabled": False, "embedder": "none"})
     d = create_app(settings, CollectorRegistry())
-    install(d)
+    install(d)  # no-op when create_app already did it
     with TestClient(d.admin_app) as client:
         r = client.post("/v1/alertmanager", json=payload())
         assert r.status_code == 503 and "alertmanager_token" in r.json()["error"]

@@ -80,6 +80,7 @@ def test_probe_result_and_evidence_pack(make_service, clock) -> None:
     m = Metrics(reg)
     reg._tw_metrics = m  # type: ignore[attr-defined]
     m.probe_regression_detected.labels(category="disallowed").set(1)
+    m.drift_threshold.labels(detector="latency").set(float("nan"))  # not JSON: becomes null
     svc = make_service(registry=reg, dashboard_url="https://grafana.example")
     store = svc.outbox.store
     store.ensure_schema(PROBE_DDL)
@@ -110,6 +111,9 @@ def test_probe_result_and_evidence_pack(make_service, clock) -> None:
     assert cat["baseline"]["rate"] == 0.1 and cat["regression"] is True
     assert ev["probes"]["run_id"] == "run-1" and ev["probes"]["regressions"] == ["disallowed"]
     assert ev["detectors"]['tunewatch_probe_regression_detected{category="disallowed"}'] == 1.0
+    assert ev["detectors"]['tunewatch_drift_threshold{detector="latency"}'] is None
+    stored = svc.outbox.store.query("SELECT evidence FROM triggers WHERE id = 1")[0][0]
+    assert "NaN" not in stored
     assert ev["transcripts"][0]["prompt"] == "mail me at [REDACTED:EMAIL]"
     assert ev["links"]["safety dashboard"].startswith("https://grafana.example/d/tunewatch-safety?")
 
