@@ -272,6 +272,8 @@ def _print_demo_summary(daemon: Any, b: Bound) -> None:
         ("tunewatch_samples_total", "sampled pairs"),
         ("tunewatch_samples_analyzed_total", "analysed samples"),
         ("tunewatch_overhead_seconds_count", "overhead observations"),
+        ("tunewatch_refusal_verdicts_total", "refusal-classifier verdicts"),
+        ("tunewatch_drift_samples", "observations seen by drift detectors"),
         ("tunewatch_monitor_errors_total", "fail-open monitoring errors"),
     ]
     table = Table(title="What the sidecar saw (from /metrics)")

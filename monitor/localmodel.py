@@ -68,6 +68,7 @@ class LocalModel:
         log = self._log
         if log is not None and hasattr(log, "close"):
             log.close()
+        self.log_path.unlink(missing_ok=True)
 
     def __enter__(self) -> LocalModel:
         return self
@@ -122,8 +123,8 @@ def start_local_model(
     deadline = time.monotonic() + startup_timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            lm.stop()
             tail = log_path.read_text(errors="replace")[-2000:]
+            lm.stop()
             raise LocalModelError(f"llama.cpp server exited with {proc.returncode}:\n{tail}")
         try:
             r = httpx.get(lm.url + "/v1/models", timeout=1.0)
