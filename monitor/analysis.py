@@ -18,7 +18,7 @@ import numpy as np
 
 from monitor.config import Settings
 from monitor.metrics import Metrics
-from monitor.pipeline import Analyzer, Processed
+from monitor.pipeline import Analyzer, Processed, StageError
 from monitor.reference import Reference, ReferenceStore, load_reference_file
 from monitor.store import Store
 
@@ -116,15 +116,15 @@ class RefusalAnalyzer:
             return
         try:
             self._load()
+            pairs = [(p.prompt, p.response) for p in items]
+            verdicts = self._clf.verdicts(
+                pairs,
+                finish_reasons=[p.exchange.finish_reason if p.exchange else None for p in items],
+                errors=[bool(p.sample.error) or p.sample.status >= 400 for p in items],
+            )
         except Exception as exc:
-            self.error = f"{type(exc).__name__}: cannot load the refusal classifier"
-            raise
-        pairs = [(p.prompt, p.response) for p in items]
-        verdicts = self._clf.verdicts(
-            pairs,
-            finish_reasons=[p.exchange.finish_reason if p.exchange else None for p in items],
-            errors=[bool(p.sample.error) or p.sample.status >= 400 for p in items],
-        )
+            self.error = f"{type(exc).__name__}: refusal classifier unavailable"
+            raise StageError("featurize", self.error) from exc
         m = self._metrics
         for p, v in zip(items, verdicts, strict=True):
             p.verdict = str(v)
@@ -217,13 +217,13 @@ class EmbeddingDriftAnalyzer:
             return
         try:
             self._load()
+            emb = {
+                "prompt": self._embedder.encode([p.prompt for p in items]),
+                "response": self._embedder.encode([p.response for p in items]),
+            }
         except Exception as exc:
-            self.error = f"{type(exc).__name__}: cannot load embedder {self._kind}"
-            raise
-        emb = {
-            "prompt": self._embedder.encode([p.prompt for p in items]),
-            "response": self._embedder.encode([p.response for p in items]),
-        }
+            self.error = f"{type(exc).__name__}: embedder {self._kind} unavailable"
+            raise StageError("featurize", self.error) from exc
         if not self._detectors:
             for field in ("prompt", "response"):
                 self._pending[field].append(emb[field])

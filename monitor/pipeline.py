@@ -65,6 +65,14 @@ class Processed:
     features: dict[str, float] = field(default_factory=dict)
 
 
+class StageError(Exception):
+    """An analyzer failure attributed to a pipeline stage (``featurize`` or ``detect``)."""
+
+    def __init__(self, stage: str, message: str) -> None:
+        super().__init__(message)
+        self.stage = stage
+
+
 class Analyzer(Protocol):
     """A consumer of processed batches (embedding drift, refusal scoring, ...)."""
 
@@ -108,6 +116,9 @@ class Pipeline:
         for analyzer in self.analyzers:
             try:
                 analyzer.process(batch)
+            except StageError as exc:
+                self._fail(exc.stage)
+                log.warning("analyzer %s failed at %s: %s", analyzer.name, exc.stage, exc)
             except Exception:
                 self._fail("detect")
                 log.exception("analyzer %s failed", analyzer.name)

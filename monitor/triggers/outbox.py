@@ -70,6 +70,7 @@ CREATE TABLE IF NOT EXISTS trigger_outbox (
     UNIQUE (sink, idempotency_key)
 );
 CREATE INDEX IF NOT EXISTS trigger_outbox_pending ON trigger_outbox (state, next_attempt_at);
+CREATE TABLE IF NOT EXISTS trigger_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS trigger_sink_refs (
     trigger_id INTEGER NOT NULL,
     sink TEXT NOT NULL,
@@ -124,6 +125,9 @@ class Outbox:
         self._clock = clock
         self._lock = threading.Lock()
         store.ensure_schema(SCHEMA)
+        with store.transaction() as db:
+            db.execute("INSERT OR IGNORE INTO trigger_meta VALUES ('created_at', ?)",
+                       (repr(clock()),))
 
     # -- writing -----------------------------------------------------------------------------
     def record(self, event: TriggerEvent, *, owner: str, evidence: dict[str, Any]
@@ -259,6 +263,16 @@ class Outbox:
     def get(self, ticket_id: int) -> Ticket | None:
         rows = self.store.query(f"SELECT {_COLS} FROM triggers WHERE id = ?", (ticket_id,))
         return _ticket(rows[0]) if rows else None
+
+    def created_at(self) -> float:
+        """When these tables were first created (changes before that are not reconciled)."""
+        return float(self.store.query("SELECT value FROM trigger_meta WHERE key = 'created_at'"
+                                      )[0][0])
+
+    def has_key(self, dedup_key: str) -> bool:
+        """Whether any ticket (open or acked) was ever raised for ``dedup_key``."""
+        return bool(self.store.query("SELECT 1 FROM triggers WHERE dedup_key = ? LIMIT 1",
+                                     (dedup_key,)))
 
     def open_ticket(self, dedup_key: str) -> Ticket | None:
         rows = self.store.query(f"SELECT {_COLS} FROM triggers WHERE dedup_key = ? AND "

@@ -15,9 +15,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -148,6 +150,31 @@ class TriggerService:
             source="fingerprint",
             what_changed={"component": change.component, "before": change.before,
                           "after": change.after, "at": change.at}))
+
+    def reconcile_fingerprints(self) -> list[Ticket]:
+        """Raise the triggers of fingerprint changes that were committed by the tracker but whose
+        trigger a crash prevented (the tracker records a value before calling its listeners).
+        Runs at start; only changes after the trigger tables were created count."""
+        try:
+            rows = self.outbox.store.query("SELECT component, value, first_seen FROM fingerprint "
+                                           "ORDER BY component, first_seen, rowid")
+        except sqlite3.OperationalError:  # no fingerprint table: nothing to reconcile
+            return []
+        since = self.outbox.created_at()
+        previous: dict[str, str] = {}
+        out: list[Ticket] = []
+        for component, value, first_seen in rows:
+            before = previous.get(component)
+            previous[component] = value
+            if before is None or first_seen < since:
+                continue
+            if self.outbox.has_key(fingerprint_key(component, value)):
+                continue
+            ticket = self.on_fingerprint_change(SimpleNamespace(
+                component=component, before=before, after=value, at=first_seen))
+            if ticket is not None:
+                out.append(ticket)
+        return out
 
     def on_probe_result(self, result: Any) -> list[Ticket]:
         """Raise one alignment-regression trigger per regressed category of a probe run (and per
@@ -336,6 +363,11 @@ class TriggerService:
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
         self._stopping = False
+        try:
+            self.reconcile_fingerprints()
+        except Exception:  # noqa: BLE001 - never block the daemon's start
+            self.metrics.monitor_error("trigger")
+            log.exception("fingerprint reconciliation failed")
         self._tasks = [asyncio.ensure_future(self._delivery_loop()),
                        asyncio.ensure_future(self._alarm_loop())]
 

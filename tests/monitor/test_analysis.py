@@ -101,3 +101,26 @@ def test_reference_capture_from_jsonl(tmp_path) -> None:
     r = CliRunner().invoke(app, ["reference", "capture", "--from-jsonl", str(bad), "--out",
                                  str(out)])
     assert r.exit_code == 2 and "bad.jsonl:2" in r.output
+
+
+def test_failing_featurizer_is_counted_and_shown_in_readyz(upstream, tmp_path, monkeypatch) -> None:
+    import detectors.embeddings as emb
+
+    def broken(*a: object, **k: object) -> object:
+        raise OSError("model files missing")
+
+    monkeypatch.setattr(emb, "load_embedder", broken)
+    _, url = upstream
+    s = settings_for(url, tmp_path, analysis={"embedder": "static"})
+    with run_daemon(s) as d, httpx.Client() as c:
+        direct = c.post(url + "/v1/chat/completions",
+                        json={"model": "m", "messages": [{"role": "user", "content": "hi"}]})
+        via = c.post(d.proxy_url + "/v1/chat/completions",
+                     json={"model": "m", "messages": [{"role": "user", "content": "hi"}]})
+        assert via.content == direct.content
+        assert d.daemon.worker.wait_idle(30)
+        assert d.value("tunewatch_monitor_errors_total", {"stage": "featurize"}) == 1
+        r = httpx.get(d.admin_url + "/readyz")
+        drift = r.json()["components"]["analyzers"]["embedding_drift"]
+        assert drift["ok"] is False and "embedder static unavailable" in drift["error"]
+        assert r.status_code == 200  # analysis faults are reported, traffic keeps flowing

@@ -183,3 +183,25 @@ async def test_delivery_loop_runs_in_background(make_service, tmp_path) -> None:
         assert svc.readiness()["sinks"]["directory"]["outbox_depth"] == 0
     finally:
         await svc.stop()
+
+
+def test_reconcile_raises_changes_lost_in_a_crash(make_service, clock, tmp_path) -> None:
+    from monitor.fingerprint import FingerprintTracker
+    from monitor.store import Store
+
+    make_service()  # the trigger tables exist from here on
+    store = Store(tmp_path / "tw.db")
+    reg = CollectorRegistry()
+    tracker = FingerprintTracker(metrics=Metrics(reg), store=store, clock=clock)
+    clock.advance(1)
+    tracker.observe("system_prompt", "aaaa")
+    clock.advance(1)
+    tracker.observe("system_prompt", "bbbb")  # committed, but the process died before the trigger
+    tracker.observe("system_prompt", "aaaa")  # known value again: not a change
+    clock.advance(1)
+    svc = make_service()  # restart
+    [t] = svc.reconcile_fingerprints()
+    assert (t.type, t.dedup_key) == ("deployment_layer_change", "fingerprint:system_prompt:bbbb")
+    assert t.evidence["what_changed"]["before"] == "aaaa"
+    assert svc.reconcile_fingerprints() == []
+    store.close()
