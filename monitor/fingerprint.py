@@ -44,6 +44,10 @@ CREATE TABLE IF NOT EXISTS fingerprint_current (
     value TEXT NOT NULL,
     since REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS fingerprint_last_change (
+    component TEXT PRIMARY KEY,
+    at REAL NOT NULL
+);
 """
 
 
@@ -80,6 +84,9 @@ class FingerprintTracker:
         for component, value in store.query("SELECT component, value FROM fingerprint_current"):
             self._current[component] = value
             self._export(component, value)
+        # A restart must not make a recent change look resolved.
+        for component, at in store.query("SELECT component, at FROM fingerprint_last_change"):
+            metrics.deployment_last_change.labels(component=component).set(at)
 
     def add_listener(self, listener: Callable[[Change], None]) -> None:
         self._listeners.append(listener)
@@ -117,6 +124,12 @@ class FingerprintTracker:
         if before is None or not is_new:
             return None
         change = Change(component=component, before=before, after=value, at=now)
+        with self._store.transaction() as db:
+            db.execute(
+                "INSERT INTO fingerprint_last_change VALUES (?, ?) ON CONFLICT(component) "
+                "DO UPDATE SET at = excluded.at",
+                (component, now),
+            )
         self._metrics.deployment_changes.labels(component=component).inc()
         self._metrics.deployment_last_change.labels(component=component).set(now)
         log.warning("deployment fingerprint changed: component=%s", component)

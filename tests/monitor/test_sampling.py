@@ -141,3 +141,6 @@ def test_fingerprint_change_counted_once(upstream, tmp_path) -> None:
         c.post(d2.proxy_url + "/v1/chat/completions", json=changed)
         d2.daemon.worker.wait_idle(10)
         assert d2.value("tunewatch_deployment_changes_total", {"component": "model"}) == 0
+        # ...but the time of the last real change survives the restart (alerts stay firing)
+        assert d2.value("tunewatch_deployment_last_change_timestamp_seconds",
+                        {"component": "model"}) > 0
