@@ -52,7 +52,6 @@ False
 from __future__ import annotations
 
 import base64
-import os
 from collections.abc import Mapping
 from typing import Any, Self
 
@@ -99,7 +98,7 @@ def _simulate(
     row = k_rr.sum(1)
     loo = (row - diag) / (n - 1)
     c_rr = float((row.sum() - diag.sum()) / (n * (n - 1)))
-    f = float(os.environ.get("TW_F", (n - 1) / (n - window)))
+    f = (n - 1) / (n - window)
     dev = 1.0 - rng.multinomial(n, np.full(n, 1.0 / n), size=n_streams).astype(np.float64)
     kd = dev @ k_rr  # (B, n)
     g = (kd - dev * diag) / n  # <phi_j, mu_R - mu_R*> without j's own weight

@@ -58,6 +58,9 @@ class DemoAndProbeUpstream(ScriptedUpstream):
             await super()._completion(path, headers, body, send)
             return
         self.probe_requests += 1
+        if self.policy.status != 200:
+            await _send_json(send, self.policy.status, {"error": {"message": "scripted"}})
+            return
         req = json.loads(body)
         chat = path.endswith("/chat/completions")
         if chat:
@@ -126,6 +129,10 @@ class Prometheus:
                 last = str(e)
             time.sleep(0.25)
         raise TimeoutError(f"Prometheus returned no series for {expr!r} in {timeout} s {last}")
+
+    def wait_scraped_after(self, t: float, *, job: str = "tunewatch") -> None:
+        """Wait until Prometheus holds a scrape of ``job`` taken after Unix time ``t``."""
+        self.wait_for(f'timestamp(up{{job="{job}"}}) > {t:.3f}')
 
 
 @contextmanager
