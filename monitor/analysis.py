@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -147,6 +148,9 @@ class RefusalAnalyzer:
         if self._cusum is not None:
             self._states.save("refusal_rate/traffic", self._cusum.state_dict())
 
+    def detectors(self) -> dict[str, Any]:
+        return {} if self._cusum is None else {"refusal_rate/traffic": self._cusum}
+
     def status(self) -> dict[str, object]:
         return {"ok": self.error is None, "loaded": self._clf is not None, "scored": self.scored,
                 "error": self.error}
@@ -246,6 +250,9 @@ class EmbeddingDriftAnalyzer:
         for field, det in self._detectors.items():
             self._states.save(f"{field}_embedding", det.state_dict())
 
+    def detectors(self) -> dict[str, Any]:
+        return {f"{field}_embedding": det for field, det in self._detectors.items()}
+
     def status(self) -> dict[str, object]:
         ref = self._reference
         return {
@@ -291,6 +298,9 @@ class ScalarDriftAnalyzer:
         for f, det in self._detectors.items():
             self._states.save(f, det.state_dict())
 
+    def detectors(self) -> dict[str, Any]:
+        return dict(self._detectors)
+
     def status(self) -> dict[str, object]:
         return {"ok": self.error is None,
                 "drift": sorted(f for f, d in self._detectors.items() if d.drift_detected)}
@@ -309,3 +319,42 @@ def build_analyzers(
                                                 states=states, clock=clock))
     analyzers.append(ScalarDriftAnalyzer(metrics=metrics, states=states))
     return analyzers
+
+
+class DetectorRegistry:
+    """Read and reset the detectors of all analyzers from the admin API, under the pipeline's
+    lock (the worker holds it while it updates detectors)."""
+
+    def __init__(self, analyzers: Sequence[Analyzer], *, metrics: Metrics,
+                 lock: threading.Lock) -> None:
+        self._analyzers = analyzers
+        self._metrics = metrics
+        self.lock = lock
+
+    def all(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for a in self._analyzers:
+            get = getattr(a, "detectors", None)
+            if get is not None:
+                out.update(get())
+        return out
+
+    def states(self) -> dict[str, dict[str, Any]]:
+        with self.lock:
+            return {name: det.state.as_dict() for name, det in self.all().items()}
+
+    def reset(self, name: str | None = None) -> list[str]:
+        """Reset one detector (or all): forget observations, keep reference and threshold."""
+        with self.lock:
+            dets = self.all()
+            if name is not None and name not in dets:
+                raise KeyError(name)
+            names = [name] if name is not None else sorted(dets)
+            for n in names:
+                dets[n].reset()
+                if n.startswith("refusal_rate/"):
+                    self._metrics.refusal_regression_detected.labels(
+                        source=n.split("/", 1)[1], category="all").set(0)
+                else:
+                    _export_state(self._metrics, n, dets[n])
+            return names

@@ -250,12 +250,39 @@ def create_app(
         readiness=daemon.readiness,
         status=daemon.status,
     )
+    _install_detector_api(daemon)
     from monitor.triggers.install import install as install_triggers
 
     install_triggers(daemon)
     if settings.probes.enabled:
         _install_probes(daemon)
     return daemon
+
+
+def _install_detector_api(daemon: Daemon) -> None:
+    """``GET /v1/detectors`` (states) and ``POST /v1/detectors/reset`` (after a review)."""
+    from fastapi import Depends, HTTPException
+
+    from monitor.analysis import DetectorRegistry
+
+    registry = DetectorRegistry(daemon.pipeline.analyzers, metrics=daemon.metrics,
+                                lock=daemon.pipeline.lock)
+    daemon.extras["detectors"] = registry
+    guard = daemon.admin_app.state.guard
+
+    @daemon.admin_app.get("/v1/detectors", tags=["detectors"], dependencies=[Depends(guard)],
+                          summary="State of every detector: statistic, threshold, drift, n")
+    def detector_states() -> dict[str, Any]:
+        return {"detectors": registry.states()}
+
+    @daemon.admin_app.post("/v1/detectors/reset", tags=["detectors"],
+                           dependencies=[Depends(guard)],
+                           summary="Reset one detector (?name=) or all after a review")
+    def reset_detectors(name: str | None = None) -> dict[str, Any]:
+        try:
+            return {"reset": registry.reset(name)}
+        except KeyError:
+            raise HTTPException(404, f"no detector named {name!r}") from None
 
 
 def _install_probes(daemon: Daemon) -> None:

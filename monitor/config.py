@@ -23,7 +23,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from monitor.probes.config import ProbeSettings
@@ -155,7 +162,7 @@ class AnalysisSettings(_Section):
     refusal_classifier: bool = Field(True, description="score responses for refusals")
     drift_window: int = Field(100, ge=10, description="recent-window size of embedding drift")
     drift_reference_size: int = Field(
-        500, ge=20, description="production samples taken as the reference when no "
+        1000, ge=20, description="production samples taken as the reference when no "
         "reference_path is set (must be at least 2 x drift_window)"
     )
     drift_ert: int = Field(
@@ -175,6 +182,15 @@ class AnalysisSettings(_Section):
         None, description="where distilled embeddings and the demo model are cached "
         "(default: $TUNEWATCH_CACHE_DIR, else $XDG_CACHE_HOME/tunewatch, else ~/.cache/tunewatch)"
     )
+
+    @model_validator(mode="after")
+    def _reference_covers_window(self) -> AnalysisSettings:
+        if self.drift_reference_size < 2 * self.drift_window:
+            raise ValueError(
+                f"analysis.drift_reference_size ({self.drift_reference_size}) must be at least "
+                f"2 x analysis.drift_window ({self.drift_window}); about 10 x keeps the ERT accurate"
+            )
+        return self
 
     def resolved_cache_dir(self) -> Path:
         if self.cache_dir is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -105,6 +106,7 @@ class Pipeline:
         self.analyzers = list(analyzers)
         self.clock = clock
         self.stage_failures: dict[str, int] = {}
+        self.lock = threading.Lock()  # held while analyzers run; the admin API reads under it
         store.ensure_schema(SCHEMA)
 
     def _fail(self, stage: str) -> None:
@@ -113,6 +115,13 @@ class Pipeline:
 
     def process(self, samples: Sequence[Sample]) -> list[Processed]:
         batch = [p for p in (self._prepare(s) for s in samples) if p is not None]
+        with self.lock:
+            self._analyze(batch)
+        self._store(batch)
+        self.metrics.samples_analyzed.inc(len(samples))
+        return batch
+
+    def _analyze(self, batch: list[Processed]) -> None:
         for analyzer in self.analyzers:
             try:
                 analyzer.process(batch)
@@ -122,9 +131,6 @@ class Pipeline:
             except Exception:
                 self._fail("detect")
                 log.exception("analyzer %s failed", analyzer.name)
-        self._store(batch)
-        self.metrics.samples_analyzed.inc(len(samples))
-        return batch
 
     def _prepare(self, sample: Sample) -> Processed | None:
         exchange: Exchange | None = None

@@ -219,3 +219,20 @@ def test_merge_split_just_before_first_alarm(case: Case, back: int) -> None:
     a.merge(b)
     assert a.drift_detected
     same(a.state, states[first])
+
+
+def test_detector_modules_import_no_web_framework() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, detectors.base, detectors.calibration, detectors.cusum, detectors.mmd, "
+        "detectors.scalar\n"
+        "bad = {'fastapi', 'starlette', 'httpx', 'aiohttp', 'uvicorn', 'prometheus_client'}\n"
+        "print(sorted(bad & {m.split('.')[0] for m in sys.modules}))"
+    )
+    root = str(__import__("pathlib").Path(__file__).resolve().parents[2])
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "[]"

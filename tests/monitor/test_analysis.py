@@ -46,6 +46,10 @@ def test_refusal_verdicts_and_traffic_cusum(upstream, tmp_path) -> None:
         assert lo < 5 / 65 < hi < 0.5
         rows = d.daemon.store.query("SELECT verdict, count(*) FROM samples GROUP BY verdict")
         assert dict(rows) == {"refused": 5, "complied": 60}
+        states = httpx.get(d.admin_url + "/v1/detectors").json()["detectors"]
+        assert states["refusal_rate/traffic"]["drift"] is True
+        assert states["refusal_rate/traffic"]["n"] == 65
+        assert set(states) >= {"prompt_length", "response_length", "latency"}
     # state persisted at shutdown and restored at start
     with run_daemon(s) as d2, httpx.Client() as c:
         _chat(c, d2.proxy_url, "one more")
@@ -57,6 +61,14 @@ def test_refusal_verdicts_and_traffic_cusum(upstream, tmp_path) -> None:
         assert d2.daemon.worker.processed == 1
         assert d2.value("tunewatch_refusal_regression_detected",
                         {"source": "traffic", "category": "all"}) == 1
+        # after a review the operator resets the detector; unknown names are a clear 404
+        assert httpx.post(d2.admin_url + "/v1/detectors/reset?name=nope").status_code == 404
+        r = httpx.post(d2.admin_url + "/v1/detectors/reset?name=refusal_rate/traffic")
+        assert r.json() == {"reset": ["refusal_rate/traffic"]}
+        assert d2.value("tunewatch_refusal_regression_detected",
+                        {"source": "traffic", "category": "all"}) == 0
+        states = httpx.get(d2.admin_url + "/v1/detectors").json()["detectors"]
+        assert states["refusal_rate/traffic"]["n"] == 0
 
 
 @pytest.mark.slow
