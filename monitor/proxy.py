@@ -335,11 +335,14 @@ class ProxyApp:
             self.metrics.upstream_errors.labels(kind="http_5xx").inc()
         out: list[tuple[bytes, bytes]] = []
         streaming = False
+        expected: int | None = None
         for name, value in resp.headers:
             lname = name.lower()
             if lname.decode("latin-1") in HOP_BY_HOP:
                 continue
-            if lname == b"content-type":
+            if lname == b"content-length" and value.isdigit():
+                expected = int(value)
+            elif lname == b"content-type":
                 state.content_type = value.decode("latin-1")
                 streaming = value.startswith(b"text/event-stream")
             elif lname == b"content-encoding":
@@ -353,6 +356,7 @@ class ProxyApp:
         capture: bytearray | None = bytearray() if sampled else None
         limit = self._max_capture
         n = 0
+        last: bytes = b""
         try:
             async for chunk in resp.chunks():
                 if not chunk:
@@ -360,13 +364,16 @@ class ProxyApp:
                 if n == 0:
                     state.ttfb = self._clock() - state.t0
                 n += len(chunk)
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
                 if capture is not None:
                     if len(capture) + len(chunk) <= limit:
                         capture += chunk
                     else:
                         capture = None
                         self.metrics.samples_dropped.labels(reason="too_large").inc()
+                if expected is not None and n >= expected:
+                    last = chunk  # sent below, after the accounting
+                    break
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
         except UpstreamError as exc:
             self.metrics.upstream_errors.labels(kind=exc.kind).inc()
             state.abort = str(exc)
@@ -378,10 +385,11 @@ class ProxyApp:
         if capture is not None:
             state.response_body = bytes(capture)
             state.sample_ok = True
-        # Metrics and the sample are in place before the client has the last byte, so anything
-        # that observes a finished response also observes its accounting.
+        # Metrics and the sample are in place before the client has the last byte (with a
+        # Content-Length the client is done as soon as it has that many bytes), so anything that
+        # observes a finished response also observes its accounting.
         self._bookkeep(state)
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
+        await send({"type": "http.response.body", "body": last, "more_body": False})
 
     async def _send_error(
         self, send: Send, state: _Exchange, status: int, etype: str, message: str, t_hdr: float
