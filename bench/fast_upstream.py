@@ -1,11 +1,12 @@
 """A minimal, fast OpenAI-shaped upstream for the overhead benchmark (run as a process).
 
 POST /v1/chat/completions -> a fixed JSON completion, or with ``"stream": true`` an SSE stream of
-CHUNKS chunks sent back to back.
+CHUNKS chunks sent back to back. Header ``x-bench-delay-ms: N`` adds N ms of service time.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 
@@ -30,6 +31,9 @@ SSE = [
 async def app(scope, receive, send):  # type: ignore[no-untyped-def]
     if scope["type"] != "http":
         return
+    for name, value in scope["headers"]:
+        if name == b"x-bench-delay-ms":  # simulated model service time
+            await asyncio.sleep(int(value) / 1000)
     body = b""
     while True:
         m = await receive()

@@ -5,7 +5,8 @@ client aiohttp and httpx), then sends the same load direct and through each side
 in short rounds so that noise hits all targets alike:
   * concurrency 1, non-streaming and streaming (time to first chunk);
   * a fixed open-loop rate (default 200 rps), non-streaming and streaming;
-  * closed-loop throughput at concurrency 32.
+  * closed-loop throughput at concurrency 32, against an upstream with zero service time (the
+    sidecar's own CPU ceiling) and with 50 ms of simulated model time per request.
 Prints added p50/p99 latency, added time to first chunk and throughput ratios.
 
     .venv/bin/python bench/proxy_overhead.py [--quick] [--rate 200]
@@ -74,12 +75,16 @@ def start_processes(tmp: Path) -> tuple[dict[str, str], list[subprocess.Popen[by
     return targets, procs
 
 
-async def one(session: aiohttp.ClientSession, base: str, stream: bool) -> tuple[float, float]:
+async def one(session: aiohttp.ClientSession, base: str, stream: bool,
+              delay_ms: int = 0) -> tuple[float, float]:
     t0 = time.perf_counter()
     first = None
+    headers = {"content-type": "application/json"}
+    if delay_ms:
+        headers["x-bench-delay-ms"] = str(delay_ms)
     async with session.post(base + "/v1/chat/completions",
                             data=STREAM_PAYLOAD if stream else PAYLOAD,
-                            headers={"content-type": "application/json"}) as r:
+                            headers=headers) as r:
         async for _ in r.content.iter_any():
             if first is None:
                 first = time.perf_counter() - t0
@@ -126,14 +131,15 @@ async def fixed_rate(session, base: str, rate: float, seconds: float, stream: bo
     return lat, lag
 
 
-async def throughput(session, base: str, seconds: float, concurrency: int) -> float:
+async def throughput(session, base: str, seconds: float, concurrency: int,
+                     delay_ms: int = 0) -> float:
     done = 0
     stop_at = time.perf_counter() + seconds
 
     async def worker() -> None:
         nonlocal done
         while time.perf_counter() < stop_at:
-            await one(session, base, False)
+            await one(session, base, False, delay_ms)
             done += 1
 
     t0 = time.perf_counter()
@@ -188,15 +194,19 @@ async def main(args: argparse.Namespace) -> None:
                     worst = max(pct(v, .99) for v in lags.values())
                     print(f"(load generator p99 scheduling lag: {worst * 1e3:.2f} ms)")
 
-                print("\n## throughput, closed loop, concurrency 32 (interleaved rounds)")
-                tp: dict[str, list[float]] = {k: [] for k in targets}
-                for _ in range(rounds):
-                    for name, base in targets.items():
-                        tp[name].append(await throughput(session, base, 2.0, 32))
-                direct = statistics.median(tp["direct"])
-                for name, xs in tp.items():
-                    m = statistics.median(xs)
-                    print(f"{name:<16}{m:>10.0f} req/s   ratio {m / direct:.3f}x direct")
+                for delay_ms in (0, 50):
+                    what = ("zero service time: measures the sidecar's own CPU ceiling"
+                            if delay_ms == 0 else
+                            f"{delay_ms} ms simulated model service time per request")
+                    print(f"\n## throughput, closed loop, concurrency 32, upstream with {what}")
+                    tp: dict[str, list[float]] = {k: [] for k in targets}
+                    for _ in range(rounds):
+                        for name, base in targets.items():
+                            tp[name].append(await throughput(session, base, 2.0, 32, delay_ms))
+                    direct = statistics.median(tp["direct"])
+                    for name, xs in tp.items():
+                        m = statistics.median(xs)
+                        print(f"{name:<16}{m:>10.0f} req/s   ratio {m / direct:.3f}x direct")
         finally:
             for p in procs:
                 p.terminate()

@@ -11,7 +11,6 @@ import asyncio
 import json
 import logging
 import time
-import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -62,6 +61,7 @@ KNOWN_ROUTES = frozenset(
         "/v1/health",
     }
 )
+KNOWN_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 SMALL_BODY = 256 * 1024
 OVERHEAD_HEADER = b"x-tunewatch-overhead-ms"
 
@@ -124,6 +124,7 @@ class ProxyApp:
         self._clock = clock
         self._wall = wall_clock
         self._children: dict[str, tuple[Any, Any, Any]] = {}
+        self._request_counters: dict[tuple[str, str, int], Any] = {}
 
     def _route_metrics(self, route: str) -> tuple[Any, Any, Any]:
         children = self._children.get(route)
@@ -193,7 +194,7 @@ class ProxyApp:
         sampled = False
         if not is_probe:
             try:
-                sampled = self.policy.decide(route, request_id or uuid.uuid4().hex)
+                sampled = self.policy.decide(route, request_id)
             except Exception:
                 self.metrics.monitor_error("sample")
         capture_req: bytearray | None = bytearray() if sampled else None
@@ -216,7 +217,8 @@ class ProxyApp:
         self.metrics.in_flight.inc()
         if not streamed_upload:
             flow.watcher = asyncio.ensure_future(self._watch_disconnect(receive, flow))
-        state = _Exchange(route=route, method=method, t0=t0, started_at=started_at,
+        method_label = method if method in KNOWN_METHODS else "other"
+        state = _Exchange(route=route, method=method_label, t0=t0, started_at=started_at,
                           request_id=request_id or "", request_capture=capture_req,
                           sampled=sampled, flow=flow)
         try:
@@ -433,9 +435,15 @@ class ProxyApp:
             duration = self._clock() - state.t0
             state.duration = duration
             hist_duration, hist_overhead, hist_ttfb = self._route_metrics(state.route)
-            self.metrics.requests.labels(
-                route=state.route, method=state.method, status_class=status_class(state.status)
-            ).inc()
+            key = (state.route, state.method, state.status)
+            counter = self._request_counters.get(key)
+            if counter is None:
+                counter = self.metrics.requests.labels(
+                    route=state.route, method=state.method, status_class=status_class(state.status)
+                )
+                if len(self._request_counters) < 4096:
+                    self._request_counters[key] = counter
+            counter.inc()
             hist_duration.observe(duration)
             if state.overhead is not None:
                 hist_overhead.observe(state.overhead)

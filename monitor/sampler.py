@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import queue
+import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -23,19 +24,29 @@ from monitor.metrics import Metrics
 class SamplingPolicy:
     """Deterministic per-request-id sampling with per-route rates."""
 
-    def __init__(self, *, rate: float, routes: Mapping[str, float] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        rate: float,
+        routes: Mapping[str, float] | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
         self._rate = rate
         self._routes = dict(routes or {})
+        self._rng = rng or random.Random()
 
     def rate_for(self, route: str) -> float:
         return self._routes.get(route, self._rate)
 
-    def decide(self, route: str, request_id: str) -> bool:
+    def decide(self, route: str, request_id: str | None) -> bool:
+        """Requests without an id are sampled at random (from the injectable ``rng``)."""
         rate = self.rate_for(route)
         if rate <= 0.0:
             return False
         if rate >= 1.0:
             return True
+        if request_id is None:
+            return self._rng.random() < rate
         digest = hashlib.blake2b(request_id.encode("utf-8", "replace"), digest_size=8).digest()
         return int.from_bytes(digest, "big") < rate * 2**64
 

@@ -245,3 +245,14 @@ def test_status_class_and_bytes_counters(upstream) -> None:
         assert d.wait_for(lambda: d.value("tunewatch_response_bytes_total") == len(r.content))
         assert d.value("tunewatch_request_bytes_total") == 1000
         assert json.loads(r.content)["length"] == 1000
+
+
+def test_labels_stay_bounded_for_odd_methods_and_paths(upstream) -> None:
+    _, url = upstream
+    with run_daemon(settings_for(url)) as d, httpx.Client() as c:
+        for i, method in enumerate(["PROPFIND", "MKCOL", "LOCK", "PURGE", "REPORT"]):
+            assert c.request(method, d.proxy_url + f"/user/secret-{i}/text").status_code == 404
+        text = httpx.get(d.admin_url + "/metrics").text
+    assert "PROPFIND" not in text and "secret-" not in text
+    assert d.value("tunewatch_requests_total", {"route": "other", "method": "other",
+                                                "status_class": "4xx"}) == 5
