@@ -64,6 +64,7 @@ KNOWN_ROUTES = frozenset(
 KNOWN_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 SMALL_BODY = 256 * 1024
 OVERHEAD_HEADER = b"x-tunewatch-overhead-ms"
+SSE_DONE = b"data: [DONE]"
 
 
 def route_template(path: str) -> str:
@@ -227,8 +228,17 @@ class ProxyApp:
             task = flow.task
             if flow.client_gone and task is not None:
                 task.uncancel()
-                self.metrics.client_disconnects.labels(route=route).inc()
-                state.status = state.status or 499
+                if state.tail.rstrip().endswith(SSE_DONE):
+                    # The client had the whole stream (up to [DONE]) and hung up before the
+                    # upstream closed it: a complete exchange, not an abandoned one.
+                    flow.client_gone = False
+                    state.complete = True
+                    if state.capture is not None:
+                        state.response_body = bytes(state.capture)
+                        state.sample_ok = True
+                else:
+                    self.metrics.client_disconnects.labels(route=route).inc()
+                    state.status = state.status or 499
             else:
                 raise
         finally:
@@ -356,6 +366,7 @@ class ProxyApp:
         out.append((OVERHEAD_HEADER, f"{overhead * 1000:.3f}".encode()))
         await send({"type": "http.response.start", "status": resp.status, "headers": out})
         capture: bytearray | None = bytearray() if sampled else None
+        state.capture = capture
         limit = self._max_capture
         n = 0
         last: bytes = b""
@@ -366,11 +377,12 @@ class ProxyApp:
                 if n == 0:
                     state.ttfb = self._clock() - state.t0
                 n += len(chunk)
+                state.tail = chunk[-32:]
                 if capture is not None:
                     if len(capture) + len(chunk) <= limit:
                         capture += chunk
                     else:
-                        capture = None
+                        capture = state.capture = None
                         self.metrics.samples_dropped.labels(reason="too_large").inc()
                 if expected is not None and n >= expected:
                     last = chunk  # sent below, after the accounting
@@ -517,3 +529,5 @@ class _Exchange:
     sampled: bool = False
     flow: _Flow | None = None
     booked: bool = False
+    capture: bytearray | None = None
+    tail: bytes = b""

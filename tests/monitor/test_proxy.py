@@ -256,3 +256,20 @@ def test_labels_stay_bounded_for_odd_methods_and_paths(upstream) -> None:
     assert "PROPFIND" not in text and "secret-" not in text
     assert d.value("tunewatch_requests_total", {"route": "other", "method": "other",
                                                 "status_class": "4xx"}) == 5
+
+
+def test_client_leaving_after_done_is_a_complete_exchange(upstream) -> None:
+    """SSE clients (the OpenAI SDK among them) may hang up right after ``data: [DONE]``."""
+    _, url = upstream
+    with run_daemon(settings_for(url)) as d:
+        got = b""
+        with httpx.stream("GET", d.proxy_url + "/test/stream?n=3&delay=0.01&id=l&linger=5",
+                          timeout=10) as r:
+            for chunk in r.iter_raw():
+                got += chunk
+                if got.rstrip().endswith(b"data: [DONE]"):
+                    break
+        assert d.wait_for(lambda: d.value("tunewatch_samples_total", {"route": "other"}) == 1)
+        assert d.value("tunewatch_client_disconnects_total", {"route": "other"}) == 0
+        assert d.value("tunewatch_requests_total", {"route": "other", "method": "GET",
+                                                    "status_class": "2xx"}) == 1

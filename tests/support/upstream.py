@@ -116,7 +116,7 @@ class ScriptedUpstream:
             # Like real servers (sse-starlette), stop generating when the client goes away.
             task = asyncio.ensure_future(
                 self._stream(send, int(query.get("n", "5")), float(query.get("delay", "0.05")),
-                             query.get("id", "s")))
+                             query.get("id", "s"), float(query.get("linger", "0"))))
 
             async def watch() -> None:
                 while (await receive())["type"] != "http.disconnect":
@@ -223,7 +223,7 @@ class ScriptedUpstream:
             await asyncio.sleep(0.01)
         raise _Drop("scripted connection drop")
 
-    async def _stream(self, send: Any, n: int, delay: float, sid: str) -> None:
+    async def _stream(self, send: Any, n: int, delay: float, sid: str, linger: float = 0) -> None:
         await send({"type": "http.response.start", "status": 200,
                     "headers": [(b"content-type", b"text/event-stream")]})
         try:
@@ -232,7 +232,14 @@ class ScriptedUpstream:
                 await send({"type": "http.response.body",
                             "body": f"data: {{\"i\": {i}}}\n\n".encode(), "more_body": True})
                 await asyncio.sleep(delay)
-            await send({"type": "http.response.body", "body": b"data: [DONE]\n\n", "more_body": False})
+            if linger:  # [DONE] first, the end of the HTTP body only later (some servers do)
+                await send({"type": "http.response.body", "body": b"data: [DONE]\n\n",
+                            "more_body": True})
+                await asyncio.sleep(linger)
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+            else:
+                await send({"type": "http.response.body", "body": b"data: [DONE]\n\n",
+                            "more_body": False})
             self.record("done", sid)
         except asyncio.CancelledError:
             self.record("cancelled", sid)
