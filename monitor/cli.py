@@ -7,7 +7,7 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 from prometheus_client import CollectorRegistry
@@ -17,6 +17,9 @@ from rich.panel import Panel
 from rich.table import Table
 
 from monitor.config import ConfigError, Settings, load_settings
+
+if TYPE_CHECKING:
+    from monitor.server import Bound
 
 app = typer.Typer(
     name="tunewatch",

@@ -88,7 +88,9 @@ def start_local_model(
 ) -> LocalModel:
     """Start llama-cpp-python's OpenAI-compatible server on loopback and wait until it answers."""
     try:
-        import llama_cpp  # noqa: F401
+        import llama_cpp
+
+        del llama_cpp  # only checking that the demo extra is installed
     except ImportError as exc:
         raise LocalModelError(
             "the embedded model needs llama-cpp-python: pip install 'tunewatch[demo]'"

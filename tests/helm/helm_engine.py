@@ -28,7 +28,6 @@ import base64
 import copy
 import gzip
 import json
-import os
 import re
 import shutil
 import tempfile
