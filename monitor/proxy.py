@@ -173,11 +173,6 @@ class ProxyApp:
         is_probe = False
         connection_tokens: set[str] = set()
         for name, value in scope["headers"]:
-            if name == b"connection":
-                connection_tokens.update(
-                    t.strip().lower() for t in value.decode("latin-1").split(",")
-                )
-        for name, value in scope["headers"]:
             if name == b"content-length":
                 try:
                     content_length = int(value)
@@ -187,10 +182,15 @@ class ProxyApp:
                 request_id = value.decode("latin-1")
             elif name == self._probe:
                 is_probe = True
+            elif name == b"connection":
+                connection_tokens.update(
+                    t.strip().lower() for t in value.decode("latin-1").split(",")
+                )
             sname = name.decode("latin-1")
-            if sname in HOP_BY_HOP or sname in connection_tokens:
-                continue
-            headers.append((sname, value.decode("latin-1")))
+            if sname not in HOP_BY_HOP:
+                headers.append((sname, value.decode("latin-1")))
+        if connection_tokens:  # headers named in Connection are hop-by-hop too
+            headers = [(k, v) for k, v in headers if k not in connection_tokens]
 
         sampled = False
         if not is_probe:
@@ -232,7 +232,6 @@ class ProxyApp:
                     # The client had the whole stream (up to [DONE]) and hung up before the
                     # upstream closed it: a complete exchange, not an abandoned one.
                     flow.client_gone = False
-                    state.complete = True
                     if state.capture is not None:
                         state.response_body = bytes(state.capture)
                         state.sample_ok = True
@@ -395,7 +394,6 @@ class ProxyApp:
             return
         state.response_bytes = n
         flow.finishing = True
-        state.complete = True
         if capture is not None:
             state.response_body = bytes(capture)
             state.sample_ok = True
@@ -421,7 +419,6 @@ class ProxyApp:
             (OVERHEAD_HEADER, f"{overhead * 1000:.3f}".encode()),
         ]
         await send({"type": "http.response.start", "status": status, "headers": headers})
-        state.complete = True
         self._bookkeep(state)
         await send({"type": "http.response.body", "body": payload, "more_body": False})
 
@@ -439,8 +436,7 @@ class ProxyApp:
             and not flow.client_gone
             and not flow.capture_overflow
         ):
-            self._offer(state, state.request_id, state.request_capture, state.started_at,
-                        state.route, state.method)
+            self._offer(state)
 
     def _finish(self, state: _Exchange) -> None:
         try:
@@ -466,35 +462,27 @@ class ProxyApp:
         except Exception:
             self.metrics.monitor_error("capture")
 
-    def _offer(
-        self,
-        state: _Exchange,
-        request_id: str,
-        request_body: bytearray | None,
-        started_at: float,
-        route: str,
-        method: str,
-    ) -> None:
+    def _offer(self, state: _Exchange) -> None:
         try:
-            if request_body is None:
+            if state.request_capture is None:
                 return
             sample = Sample(
-                request_id=request_id,
-                route=route,
-                method=method,
+                request_id=state.request_id,
+                route=state.route,
+                method=state.method,
                 status=state.status,
-                request_body=bytes(request_body),
+                request_body=bytes(state.request_capture),
                 response_body=state.response_body,
                 response_content_type=state.content_type,
                 response_content_encoding=state.content_encoding,
-                started_at=started_at,
+                started_at=state.started_at,
                 duration_s=state.duration,
                 upstream_s=state.upstream,
                 ttfb_s=state.ttfb,
                 error=state.error,
             )
             if self.queue.offer(sample):
-                self.metrics.samples.labels(route=route).inc()
+                self.metrics.samples.labels(route=state.route).inc()
         except Exception:
             self.metrics.monitor_error("sample")
 
@@ -519,7 +507,6 @@ class _Exchange:
     content_encoding: str | None = None
     response_body: bytes = b""
     response_bytes: int = 0
-    complete: bool = False
     sample_ok: bool = False
     abort: str | None = None
     error: str | None = None

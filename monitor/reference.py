@@ -171,10 +171,3 @@ class ReferenceStore:
         ref = Reference(id=rid, sha256=sha, created=created, source="bootstrap",
                         prompts=("",) * n, responses=("",) * n)
         return ref, emb
-
-    def list(self) -> list[dict[str, object]]:
-        rows = self._store.query(
-            "SELECT id, sha256, created, n, source, embedder FROM drift_references ORDER BY created"
-        )
-        keys = ("id", "sha256", "created", "n", "source", "embedder")
-        return [dict(zip(keys, r, strict=True)) for r in rows]

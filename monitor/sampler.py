@@ -114,12 +114,3 @@ class SampleQueue:
         """Samples enqueued and not yet marked done (queued or being processed)."""
         with self._q.mutex:
             return self._q.unfinished_tasks
-
-    def drain(self) -> list[Sample]:
-        out: list[Sample] = []
-        while True:
-            try:
-                out.append(self._q.get_nowait())
-                self._q.task_done()
-            except queue.Empty:
-                return out

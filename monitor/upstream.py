@@ -128,17 +128,8 @@ class AiohttpUpstream:
             raise UpstreamConnectError("upstream connection failed before a response") from exc
         return _AiohttpResponse(resp)
 
-    def open_connections(self) -> int:
-        """Connections held by the pool (in use or idle), for leak tests."""
-        if self._session is None or self._session.closed:
-            return 0
-        connector = self._session.connector
-        assert connector is not None
-        acquired = len(getattr(connector, "_acquired", ()))
-        idle = sum(len(v) for v in getattr(connector, "_conns", {}).values())
-        return acquired + idle
-
     def busy_connections(self) -> int:
+        """Connections in use (leak tests: back to 0 when idle)."""
         if self._session is None or self._session.closed:
             return 0
         connector = self._session.connector
@@ -206,10 +197,6 @@ class HttpxUpstream:
         except httpx.HTTPError as exc:
             raise UpstreamConnectError("cannot connect to upstream") from exc
         return _HttpxResponse(resp)
-
-    def open_connections(self) -> int:
-        pool = self._client._transport._pool  # type: ignore[attr-defined]
-        return len(pool.connections)
 
     def busy_connections(self) -> int:
         pool = self._client._transport._pool  # type: ignore[attr-defined]

@@ -38,7 +38,6 @@ class AnalysisWorker:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._idle = threading.Condition()
-        self._busy = False
         self.processed = 0
         self.last_error: str | None = None
 
@@ -55,8 +54,6 @@ class AnalysisWorker:
         while not self._stop.is_set():
             batch = self._queue.get_batch(self._batch_size, self._poll_s)
             if batch:
-                with self._idle:
-                    self._busy = True
                 started = time.perf_counter()
                 try:
                     self._pipeline.process(batch)
@@ -65,11 +62,11 @@ class AnalysisWorker:
                     self.last_error = type(exc).__name__
                     log.exception("analysis batch failed")
                 finally:
-                    self._queue.task_done(len(batch))
                     self.processed += len(batch)
                     self._metrics.analysis_duration.observe(time.perf_counter() - started)
+                    # Marked done last: pending() counts a batch until its accounting is complete.
                     with self._idle:
-                        self._busy = False
+                        self._queue.task_done(len(batch))
                         self._idle.notify_all()
             if self._checkpoint and self._clock() - last_checkpoint >= self._checkpoint_interval_s:
                 last_checkpoint = self._clock()
@@ -85,10 +82,10 @@ class AnalysisWorker:
             log.exception("checkpoint failed")
 
     def wait_idle(self, timeout: float) -> bool:
-        """Block until the queue is empty and no batch is in progress (tests, shutdown)."""
+        """Block until every enqueued sample has been processed (tests, shutdown)."""
         deadline = time.monotonic() + timeout
         with self._idle:
-            while self._busy or self._queue.pending() > 0:
+            while self._queue.pending() > 0:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return False
