@@ -106,10 +106,9 @@ class RefusalAnalyzer:
                 reference_id=f"baseline-{self._baseline:g}",
             )
             _restore(self._cusum, self._states.load("refusal_rate/traffic"), "refusal_rate")
-            m = self._metrics
-            m.refusal_rate_baseline.labels(source="traffic", category="all").set(self._baseline)
-            m.refusal_cusum_threshold.labels(source="traffic", category="all").set(
-                float(self._cusum.state.threshold))
+            self._metrics.refusal_rate_baseline.labels(source="traffic", category="all").set(
+                self._baseline)
+            self.export()
 
     def process(self, batch: Sequence[Processed]) -> None:
         items = [p for p in batch if p.exchange is not None or p.sample.error]
@@ -134,15 +133,12 @@ class RefusalAnalyzer:
                 self._cusum.update(str(v) == "refused")
         self.scored += len(items)
         self.error = None
+        self.export()
+
+    def export(self) -> None:
         if self._cusum is not None:
-            st = self._cusum.state
-            p_hat, lo, hi = self._cusum.rate()
-            m.refusal_rate.labels(source="traffic", category="all").set(p_hat)
-            m.refusal_rate_lower.labels(source="traffic", category="all").set(lo)
-            m.refusal_rate_upper.labels(source="traffic", category="all").set(hi)
-            m.refusal_cusum_statistic.labels(source="traffic", category="all").set(st.statistic)
-            m.refusal_regression_detected.labels(source="traffic", category="all").set(
-                1.0 if st.drift else 0.0)
+            self._metrics.export_refusal_cusum(source="traffic", category="all",
+                                               cusum=self._cusum)
 
     def checkpoint(self) -> None:
         if self._cusum is not None:
@@ -241,10 +237,13 @@ class EmbeddingDriftAnalyzer:
             self.error = None
             return
         for field in ("prompt", "response"):
-            det = self._detectors[field]
-            det.update_many(emb[field])
-            _export_state(self._metrics, f"{field}_embedding", det)
+            self._detectors[field].update_many(emb[field])
+        self.export()
         self.error = None
+
+    def export(self) -> None:
+        for name, det in self.detectors().items():
+            _export_state(self._metrics, name, det)
 
     def checkpoint(self) -> None:
         for field, det in self._detectors.items():
@@ -291,6 +290,9 @@ class ScalarDriftAnalyzer:
             }
             for f, x in values.items():
                 self._detectors[f].update(x)
+        self.export()
+
+    def export(self) -> None:
         for f, det in self._detectors.items():
             _export_state(self._metrics, f, det)
 
@@ -331,30 +333,26 @@ class DetectorRegistry:
         self._metrics = metrics
         self.lock = lock
 
-    def all(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for a in self._analyzers:
-            get = getattr(a, "detectors", None)
-            if get is not None:
-                out.update(get())
-        return out
+    def _owners(self) -> dict[str, Any]:
+        """Detector name -> the analyzer that owns (and exports) it."""
+        return {name: a for a in self._analyzers
+                for name in getattr(a, "detectors", dict)()}
 
     def states(self) -> dict[str, dict[str, Any]]:
         with self.lock:
-            return {name: det.state.as_dict() for name, det in self.all().items()}
+            return {name: det.state.as_dict()
+                    for a in self._analyzers
+                    for name, det in getattr(a, "detectors", dict)().items()}
 
     def reset(self, name: str | None = None) -> list[str]:
         """Reset one detector (or all): forget observations, keep reference and threshold."""
         with self.lock:
-            dets = self.all()
-            if name is not None and name not in dets:
+            owners = self._owners()
+            if name is not None and name not in owners:
                 raise KeyError(name)
-            names = [name] if name is not None else sorted(dets)
+            names = [name] if name is not None else sorted(owners)
             for n in names:
-                dets[n].reset()
-                if n.startswith("refusal_rate/"):
-                    self._metrics.refusal_regression_detected.labels(
-                        source=n.split("/", 1)[1], category="all").set(0)
-                else:
-                    _export_state(self._metrics, n, dets[n])
+                owners[n].detectors()[n].reset()
+            for analyzer in {id(owners[n]): owners[n] for n in names}.values():
+                analyzer.export()
             return names

@@ -23,6 +23,7 @@ from __future__ import annotations
 import platform
 import threading
 from collections.abc import Callable
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 
@@ -358,6 +359,20 @@ class Metrics:
         """Read the queue depth live at scrape time."""
         self.queue_depth.set_function(lambda: float(depth()))
         self.queue_capacity.set(capacity)
+
+    def export_refusal_cusum(self, *, source: str, category: str, cusum: Any) -> None:
+        """Export a refusal-rate CUSUM (``detectors.cusum.BernoulliCusum``): statistic,
+        threshold, alarm and, once it has observations, the rate with its 95% interval."""
+        st = cusum.state
+        labels = {"source": source, "category": category}
+        if st.n:
+            p, lo, hi = cusum.rate()
+            self.refusal_rate.labels(**labels).set(p)
+            self.refusal_rate_lower.labels(**labels).set(lo)
+            self.refusal_rate_upper.labels(**labels).set(hi)
+        self.refusal_cusum_statistic.labels(**labels).set(st.statistic)
+        self.refusal_cusum_threshold.labels(**labels).set(st.threshold)
+        self.refusal_regression_detected.labels(**labels).set(1.0 if st.drift else 0.0)
 
     def monitor_error(self, stage: str) -> None:
         self.monitor_errors.labels(stage=stage if stage in ERROR_STAGES else OTHER).inc()

@@ -405,14 +405,5 @@ class ProbeScheduler:
                     m.probe_baseline_failure_rate.labels(category=cat).set(c.baseline_rate)
                 m.probe_regression_pvalue.labels(category=cat).set(c.p_adjusted)
                 m.probe_regression_detected.labels(category=cat).set(int(c.regression))
-        for cat, st in states.items():
-            det = self._cusums[cat]
-            p, lo, hi = det.rate()
-            labels = {"source": "probe", "category": cat}
-            if det.state.n:
-                m.refusal_rate.labels(**labels).set(p)
-                m.refusal_rate_lower.labels(**labels).set(lo)
-                m.refusal_rate_upper.labels(**labels).set(hi)
-            m.refusal_cusum_statistic.labels(**labels).set(st.statistic)
-            m.refusal_cusum_threshold.labels(**labels).set(st.threshold)
-            m.refusal_regression_detected.labels(**labels).set(int(st.drift))
+        for cat in states:
+            m.export_refusal_cusum(source="probe", category=cat, cusum=self._cusums[cat])
