@@ -25,6 +25,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from detectors.calibration import simulate_integer_cusum  # noqa: E402
 from detectors.cusum import BernoulliCusum  # noqa: E402
 from detectors.mmd import EmbeddingDriftDetector  # noqa: E402
 from detectors.scalar import ScalarDriftDetector  # noqa: E402
@@ -44,19 +45,8 @@ def summary(name: str, configured: float | None, rl: np.ndarray, extra: str = ""
 
 
 def cusum_vectorised(det: BernoulliCusum, p: float, runs: int, seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    s = np.zeros(runs, dtype=np.int64)
-    rl = np.zeros(runs, dtype=np.int64)
-    alive = np.ones(runs, dtype=bool)
-    n = 0
-    while alive.any():
-        n += 1
-        x = rng.random(runs) < p
-        s = np.maximum(0, s + np.where(x, det.w_refused, det.w_complied))
-        hit = alive & (s >= det.threshold_int)
-        rl[hit] = n
-        alive &= ~hit
-    return rl
+    return simulate_integer_cusum(step_true=det.w_refused, step_false=det.w_complied,
+                                  p_true=p, h=det.threshold_int, runs=runs, seed=seed)
 
 
 def cusum_class(det: BernoulliCusum, p: float, runs: int, seed: int) -> np.ndarray:

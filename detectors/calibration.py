@@ -18,7 +18,13 @@ import numpy as np
 from scipy import sparse
 from scipy.sparse.linalg import spsolve
 
-__all__ = ["integer_cusum_arl", "integer_cusum_threshold", "wilson_interval", "Z95"]
+__all__ = [
+    "integer_cusum_arl",
+    "integer_cusum_threshold",
+    "simulate_integer_cusum",
+    "wilson_interval",
+    "Z95",
+]
 
 Z95 = 1.959963984540054
 
@@ -86,6 +92,33 @@ def integer_cusum_threshold(*, up: int, down: int, p_up: float, arl0: float) -> 
         else:
             lo = mid
     return hi, integer_cusum_arl(up=up, down=down, p_up=p_up, h=hi)
+
+
+def simulate_integer_cusum(
+    *, step_true: int, step_false: int, p_true: float, h: int, runs: int, seed: int
+) -> np.ndarray:
+    """Run lengths of ``runs`` independent integer CUSUMs ``S = max(0, S + step)`` on Bernoulli
+    observations (``step_true`` with probability ``p_true``): the first ``n`` with ``S_n >= h``.
+
+    A vectorised simulation, independent of the Markov-chain ARL above (tests and benchmarks
+    check one against the other).
+
+    >>> simulate_integer_cusum(step_true=3, step_false=-1, p_true=0.2, h=6, runs=5, seed=0)
+    array([ 5, 14, 32, 11, 74])
+    """
+    rng = np.random.default_rng(seed)
+    s = np.zeros(runs, dtype=np.int64)
+    rl = np.zeros(runs, dtype=np.int64)
+    alive = np.ones(runs, dtype=bool)
+    n = 0
+    while alive.any():
+        n += 1
+        x = rng.random(runs) < p_true
+        s = np.maximum(0, s + np.where(x, step_true, step_false))
+        hit = alive & (s >= h)
+        rl[hit] = n
+        alive &= ~hit
+    return rl
 
 
 def wilson_interval(k: int, n: int, *, z: float = Z95) -> tuple[float, float, float]:

@@ -65,9 +65,9 @@ def _configure_logging(level: str) -> None:
     )
 
 
-def _load(config: Path | None, **overrides: Any) -> Settings:
+def _load(config: Path | None) -> Settings:
     try:
-        return load_settings(config, **{k: v for k, v in overrides.items() if v})
+        return load_settings(config)
     except ConfigError as exc:
         _print_problems(exc)
         raise typer.Exit(2) from None

@@ -270,7 +270,9 @@ class ConfigError(ValueError):
         super().__init__(f"invalid configuration ({source}):\n{lines}")
 
 
-class _YamlSource(PydanticBaseSettingsSource):
+class _DictSource(PydanticBaseSettingsSource):
+    """A settings source backed by an already-parsed nested dict (the YAML file)."""
+
     def __init__(self, settings_cls: type[BaseSettings], data: dict[str, Any]) -> None:
         super().__init__(settings_cls)
         self._data = data
@@ -371,7 +373,11 @@ def load_settings(
             dotenv_settings: PydanticBaseSettingsSource,
             file_secret_settings: PydanticBaseSettingsSource,
         ) -> tuple[PydanticBaseSettingsSource, ...]:
-            return (init_settings, _EnvSource(settings_cls, env), _YamlSource(settings_cls, data))
+            return (
+                init_settings,
+                _DictSource(settings_cls, _env_tree(env)),
+                _DictSource(settings_cls, data),
+            )
 
     try:
         loaded = _Loaded(**overrides)
@@ -380,30 +386,22 @@ def load_settings(
     return loaded
 
 
-class _EnvSource(PydanticBaseSettingsSource):
+def _env_tree(environ: Mapping[str, str]) -> dict[str, Any]:
     """``TUNEWATCH_A__B=v`` -> ``{"a": {"b": "v"}}`` from an explicit mapping (testable)."""
-
-    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> None:
-        super().__init__(settings_cls)
-        self._data: dict[str, Any] = {}
-        for name, value in environ.items():
-            if not name.upper().startswith("TUNEWATCH_"):
-                continue
-            parts = name[len("TUNEWATCH_") :].lower().split("__")
-            node = self._data
-            for part in parts[:-1]:
-                child = node.setdefault(part, {})
-                if not isinstance(child, dict):
-                    break
-                node = child
-            else:
-                node[parts[-1]] = _env_value(value)
-
-    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
-        return self._data.get(field_name), field_name, False
-
-    def __call__(self) -> dict[str, Any]:
-        return dict(self._data)
+    tree: dict[str, Any] = {}
+    for name, value in environ.items():
+        if not name.upper().startswith("TUNEWATCH_"):
+            continue
+        parts = name[len("TUNEWATCH_") :].lower().split("__")
+        node = tree
+        for part in parts[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                break
+            node = child
+        else:
+            node[parts[-1]] = _env_value(value)
+    return tree
 
 
 def _env_value(value: str) -> Any:

@@ -5,25 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from detectors.calibration import integer_cusum_arl, wilson_interval
+from detectors.calibration import integer_cusum_arl, simulate_integer_cusum, wilson_interval
 from detectors.cusum import BernoulliCusum, cusum_weights
 
 
 def simulate_run_lengths(det: BernoulliCusum, p: float, runs: int, seed: int) -> np.ndarray:
-    """Independent vectorised implementation of the integer CUSUM: first n with S_n >= h."""
-    rng = np.random.default_rng(seed)
-    s = np.zeros(runs, dtype=np.int64)
-    rl = np.zeros(runs, dtype=np.int64)
-    alive = np.ones(runs, dtype=bool)
-    n = 0
-    while alive.any():
-        n += 1
-        x = rng.random(runs) < p
-        s = np.maximum(0, s + np.where(x, det.w_refused, det.w_complied))
-        hit = alive & (s >= det.threshold_int)
-        rl[hit] = n
-        alive &= ~hit
-    return rl
+    """Vectorised integer CUSUM on the detector's weights, independent of its update path."""
+    return simulate_integer_cusum(step_true=det.w_refused, step_false=det.w_complied,
+                                  p_true=p, h=det.threshold_int, runs=runs, seed=seed)
 
 
 def test_markov_chain_arl_matches_simulation() -> None:
