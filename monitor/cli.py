@@ -65,9 +65,10 @@ def _configure_logging(level: str) -> None:
     )
 
 
-def _load(config: Path | None) -> Settings:
+def _load(config: Path | None, overrides: dict[str, Any] | None = None) -> Settings:
+    """Config file + env, with command-line flags (nested dicts) taking precedence."""
     try:
-        return load_settings(config)
+        return load_settings(config, **(overrides or {}))
     except ConfigError as exc:
         _print_problems(exc)
         raise typer.Exit(2) from None
@@ -111,25 +112,6 @@ def _overrides(upstream: str | None, listen: str | None, admin_listen: str | Non
     return o
 
 
-def _merge_cli(settings: Settings, overrides: dict[str, Any]) -> Settings:
-    if not overrides:
-        return settings
-    data = settings.model_dump()
-    for section, values in overrides.items():
-        data.setdefault(section, {}).update(values)
-    try:
-        return Settings.model_validate(data)
-    except Exception as exc:  # pydantic ValidationError: reuse the config formatter
-        from pydantic import ValidationError
-
-        from monitor.config import _problems
-
-        if isinstance(exc, ValidationError):
-            _print_problems(ConfigError("command line", _problems(exc, Settings)))
-            raise typer.Exit(2) from None
-        raise
-
-
 @app.command()
 def serve(
     upstream: Optional[str] = typer.Option(  # noqa: UP007 - typer needs Optional
@@ -142,7 +124,7 @@ def serve(
     config: Optional[Path] = typer.Option(None, help="YAML config file"),  # noqa: UP007
 ) -> None:
     """Run the sidecar. With no upstream configured, starts the embedded Gemma 3 270M model."""
-    settings = _merge_cli(_load(config), _overrides(upstream, listen, admin_listen))
+    settings = _load(config, _overrides(upstream, listen, admin_listen))
     _configure_logging(settings.log_level)
     _run(_serve(settings, demo_traffic=False, exit_after=False))
 
@@ -158,7 +140,7 @@ def demo(
     config: Optional[Path] = typer.Option(None, help="YAML config file"),  # noqa: UP007
 ) -> None:
     """Start the embedded model, put the sidecar in front, send traffic, show where to look."""
-    settings = _merge_cli(_load(config), _overrides(None, listen, admin_listen))
+    settings = _load(config, _overrides(None, listen, admin_listen))
     _configure_logging("warning")
     _run(_serve(settings, demo_traffic=True, exit_after=exit_after, n_requests=requests))
 
