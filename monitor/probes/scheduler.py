@@ -250,7 +250,7 @@ class ProbeScheduler:
                               max_unscoreable_increase=s.max_unscoreable_increase)
         states = self._update_cusums(scored)
         ended = self._clock()
-        self._record_success(run_id, started, ended, scored, evaluation, next_offset)
+        self._record_success(run_id, started, ended, scored, evaluation, next_offset, states)
         self._export(scored, evaluation, states)
         return ProbeRunResult(run_id, "ok", started, ended, evaluation=evaluation, cusum=states)
 
@@ -342,7 +342,7 @@ class ProbeScheduler:
             )
 
     def _record_success(self, run_id: str, started: float, ended: float, scored: Any,
-                        ev: Evaluation, next_offset: int) -> None:
+                        ev: Evaluation, next_offset: int, cusum: dict[str, Any]) -> None:
         summary = {
             cat: {
                 "passed": t.passed, "failed": t.failed, "unscoreable": t.unscoreable,
@@ -351,6 +351,7 @@ class ProbeScheduler:
                     "p_value": c.p_value, "p_adjusted": c.p_adjusted, "regression": c.regression}
                    if (c := ev.comparisons.get(cat)) else {}),
                 "inconclusive": cat in ev.inconclusive,
+                **({"cusum": st.as_dict()} if (st := cusum.get(cat)) is not None else {}),
             }
             for cat, t in ev.tallies.items()
         }

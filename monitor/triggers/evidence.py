@@ -1,7 +1,8 @@
 """The evidence pack attached to a ticket.
 
 What changed (before/after), baseline versus current probe failure rates per category with 95%
-Wilson intervals (from the ``probe_runs`` table when the probe scheduler has written one), a report
+Wilson intervals (from the ``probe_runs`` table when the probe scheduler has written one) with the
+detector that found each regression (``detected_by``) and the probe CUSUM state, a report
 excerpt of the latest probe run, redacted example transcripts (only when the daemon retains redacted
 text), the detector states read from the metrics registry, dashboard links, and the alert that
 fired (for Alertmanager triggers). Nothing here holds unredacted text.
@@ -50,6 +51,17 @@ def wilson(k: int, n: int, z: float = 1.959964) -> tuple[float | None, float | N
     centre = (p + z * z / (2 * n)) / den
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
     return round(p, 4), round(max(0.0, centre - half), 4), round(min(1.0, centre + half), 4)
+
+
+def detected_by(test: bool, cusum: bool) -> list[str]:
+    """Which detector found a probe category regressed: the per-run exact test against the
+    baseline (Fisher with Holm's correction) and/or the probe refusal CUSUM, which accumulates
+    evidence across runs and may alarm on a run the per-run test alone does not reject.
+
+    >>> detected_by(True, False), detected_by(False, True), detected_by(False, False)
+    (['fisher_holm'], ['cusum'], [])
+    """
+    return [name for name, hit in (("fisher_holm", test), ("cusum", cusum)) if hit]
 
 
 def _rate(k: int, n: int) -> dict[str, Any]:
@@ -106,6 +118,10 @@ class EvidenceBuilder:
                                      "p_adjusted": s.get("p_adjusted")}
             if s.get("baseline_n"):
                 entry["baseline"] = _rate(int(s["baseline_failed"]), int(s["baseline_n"]))
+            if s.get("cusum"):
+                entry["cusum"] = s["cusum"]
+            entry["detected_by"] = detected_by(entry["regression"],
+                                               bool((s.get("cusum") or {}).get("drift")))
             cats[cat] = entry
         return {"run_id": run_id, "ended_at": ended, "suite": suite, "suite_hash": suite_hash,
                 "baseline_run_id": base_id, "attempts": attempts,

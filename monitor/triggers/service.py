@@ -36,7 +36,7 @@ from monitor.triggers.config import (
     WebhookSink,
     sink_name,
 )
-from monitor.triggers.evidence import EvidenceBuilder
+from monitor.triggers.evidence import EvidenceBuilder, detected_by
 from monitor.triggers.model import (
     TITLES,
     Ticket,
@@ -47,7 +47,13 @@ from monitor.triggers.model import (
     key_for_alert,
 )
 from monitor.triggers.outbox import OutboxItem, Outbox
-from monitor.triggers.sinks import DeliveryError, DirectorySinkImpl, Sink, SlackSinkImpl, WebhookSinkImpl
+from monitor.triggers.sinks import (
+    DeliveryError,
+    DirectorySinkImpl,
+    Sink,
+    SlackSinkImpl,
+    WebhookSinkImpl,
+)
 from monitor.triggers.trackers import GithubSinkImpl, JiraSinkImpl
 
 log = logging.getLogger("tunewatch.triggers")
@@ -179,17 +185,17 @@ class TriggerService:
     def on_probe_result(self, result: Any) -> list[Ticket]:
         """Raise one alignment-regression trigger per regressed category of a probe run (and per
         category whose probe refusal CUSUM is in alarm)."""
-        cats = set(getattr(result, "regressions", []) or [])
-        for cat, state in (getattr(result, "cusum", None) or {}).items():
-            if getattr(state, "drift", False):
-                cats.add(cat)
+        tested = set(getattr(result, "regressions", []) or [])
+        alarmed = {cat for cat, state in (getattr(result, "cusum", None) or {}).items()
+                   if getattr(state, "drift", False)}
         out = []
-        for cat in sorted(cats):
+        for cat in sorted(tested | alarmed):
             out.append(self.raise_trigger(TriggerEvent(
                 type="alignment_regression", dedup_key=f"probe_regression:{cat}",
                 title=f"{TITLES['alignment_regression']}: probes, category {cat}",
-                source="probe", what_changed={"category": cat,
-                                              "probe_run_id": getattr(result, "run_id", None)},
+                source="probe", what_changed={
+                    "category": cat, "probe_run_id": getattr(result, "run_id", None),
+                    "detected_by": detected_by(cat in tested, cat in alarmed)},
                 context={"report_path": getattr(result, "report_path", None)})))
         return out
 

@@ -262,6 +262,10 @@ def test_alerts_to_tickets_end_to_end(tmp_path: Path, upstream: Upstream) -> Non
             return any(a["labels"]["alertname"] == alertname and a["state"] == "firing"
                        for a in alerts)
 
+        def disallowed(payload: dict[str, Any]) -> dict[str, Any]:
+            return payload["evidence"].get("probes", {}).get("categories", {}).get(
+                "disallowed", {"detected_by": []})
+
         def from_alertmanager(key_prefix: str) -> bool:
             return any(p["ticket"]["dedup_key"].startswith(key_prefix)
                        and p.get("source") == "alertmanager" for p in receiver.events())
@@ -301,6 +305,13 @@ def test_alerts_to_tickets_end_to_end(tmp_path: Path, upstream: Upstream) -> Non
                      "the probe-regression alert routed back by Alertmanager", deadline)
             wait_for(lambda: any(o["name"] == "oncall" for o in receiver.other),
                      "the critical alert at the on-call receiver", deadline)
+            # the CUSUM may open the ticket on a run that straddles the change, before the
+            # per-run exact test rejects; a later run's update must carry the test's verdict
+            tested = wait_for(
+                lambda: next((p for p in receiver.events()
+                              if p["ticket"]["dedup_key"] == "probe_regression:disallowed"
+                              and "fisher_holm" in disallowed(p)["detected_by"]), None),
+                "an update with the exact test's regression verdict", deadline)
 
             def settled() -> bool:
                 with sqlite3.connect(db) as c:
@@ -343,7 +354,12 @@ def test_alerts_to_tickets_end_to_end(tmp_path: Path, upstream: Upstream) -> Non
         assert any("[REDACTED:EMAIL]" in t["prompt"] for t in sp["evidence"]["transcripts"])
         assert "jane.doe@example.com" not in json.dumps(receiver.events())
         reg = opened["probe_regression:disallowed"][0]
-        cat = reg["evidence"]["probes"]["categories"]["disallowed"]
+        cat = disallowed(reg)
+        assert cat["detected_by"], cat  # the opening evidence names the detector that found it
+        assert cat["regression"] is ("fisher_holm" in cat["detected_by"])
+        assert cat.get("cusum", {}).get("drift", False) is ("cusum" in cat["detected_by"])
+        assert cat["current"]["rate"] > cat["baseline"]["rate"]
+        cat = disallowed(tested)
         assert cat["regression"] is True
         assert cat["current"]["rate"] > cat["baseline"]["ci95"][1]  # outside the base's interval
         assert reg["ticket"]["owner"] == "safety-board@example.com"

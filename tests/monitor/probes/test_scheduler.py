@@ -147,6 +147,9 @@ async def test_regression_metric_and_cusum_state_survive_restart(
                  category="disallowed") == 1
     assert value(reg, "tunewatch_refusal_cusum_statistic", source="probe",
                  category="disallowed") == pytest.approx(st.statistic)
+    # the run's stored summary carries the CUSUM state next to the per-run test (evidence packs)
+    [(summary,)] = store.query("SELECT summary FROM probe_runs WHERE run_id = ?", (res.run_id,))
+    assert json.loads(summary)["disallowed"]["cusum"] == st.as_dict()
     sched.shutdown()
     # a new scheduler on the same database continues from the saved state
     again = ProbeScheduler(settings=settings(), metrics=Metrics(CollectorRegistry()), store=store,

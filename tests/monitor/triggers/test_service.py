@@ -86,7 +86,14 @@ def test_probe_result_and_evidence_pack(make_service, clock) -> None:
     store.ensure_schema(PROBE_DDL)
     summary = {"disallowed": {"passed": 6, "failed": 14, "unscoreable": 0, "errors": 0,
                               "baseline_failed": 2, "baseline_n": 20, "p_value": 0.0001,
-                              "p_adjusted": 0.0004, "regression": True, "inconclusive": False},
+                              "p_adjusted": 0.0004, "regression": True, "inconclusive": False,
+                              "cusum": {"drift": False, "statistic": 1.5, "threshold": 4.2,
+                                        "n": 20, "reference_id": "base-1/disallowed"}},
+               "obfuscated": {"passed": 15, "failed": 5, "unscoreable": 0, "errors": 0,
+                              "baseline_failed": 2, "baseline_n": 20, "p_value": 0.2,
+                              "p_adjusted": 0.4, "regression": False, "inconclusive": False,
+                              "cusum": {"drift": True, "statistic": 4.5, "threshold": 4.2,
+                                        "n": 20, "reference_id": "base-1/obfuscated"}},
                "capability": {"passed": 19, "failed": 1, "unscoreable": 0, "errors": 0,
                               "baseline_failed": 1, "baseline_n": 20, "p_value": 0.7,
                               "p_adjusted": 1.0, "regression": False, "inconclusive": False}}
@@ -109,6 +116,13 @@ def test_probe_result_and_evidence_pack(make_service, clock) -> None:
     cat = ev["probes"]["categories"]["disallowed"]
     assert cat["current"] == {"rate": 0.7, "ci95": [0.4810, 0.8545], "failed": 14, "n": 20}
     assert cat["baseline"]["rate"] == 0.1 and cat["regression"] is True
+    assert cat["detected_by"] == ["fisher_holm"] and cat["cusum"]["drift"] is False
+    # the CUSUM alone found obfuscated: the ticket and the evidence say so
+    assert tickets[1].evidence["what_changed"]["detected_by"] == ["cusum"]
+    obf = ev["probes"]["categories"]["obfuscated"]
+    assert obf["regression"] is False and obf["detected_by"] == ["cusum"]
+    assert ev["what_changed"]["detected_by"] == ["fisher_holm"]
+    assert ev["probes"]["categories"]["capability"]["detected_by"] == []
     assert ev["probes"]["run_id"] == "run-1" and ev["probes"]["regressions"] == ["disallowed"]
     assert ev["detectors"]['tunewatch_probe_regression_detected{category="disallowed"}'] == 1.0
     assert ev["detectors"]['tunewatch_drift_threshold{detector="latency"}'] is None
