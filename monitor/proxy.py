@@ -11,7 +11,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,6 +46,23 @@ HOP_BY_HOP = frozenset(
         "host",
     }
 )
+
+
+def connection_tokens(headers: Iterable[tuple[bytes, bytes]]) -> frozenset[bytes]:
+    """Names listed in ``Connection`` headers, lower-cased: hop-by-hop too (RFC 9110 7.6.1).
+
+    >>> sorted(connection_tokens([(b"Connection", b"keep-alive, X-Hop"), (b"x-hop", b"1")]))
+    [b'keep-alive', b'x-hop']
+    """
+    return frozenset(
+        t.strip().lower()
+        for name, value in headers
+        if name.lower() == b"connection"
+        for t in value.split(b",")
+        if t.strip()
+    )
+
+
 KNOWN_ROUTES = frozenset(
     {
         "/v1/chat/completions",
@@ -171,7 +188,7 @@ class ProxyApp:
         content_length: int | None = None
         request_id: str | None = None
         is_probe = False
-        connection_tokens: set[str] = set()
+        hop = connection_tokens(scope["headers"])
         for name, value in scope["headers"]:
             if name == b"content-length":
                 try:
@@ -182,15 +199,9 @@ class ProxyApp:
                 request_id = value.decode("latin-1")
             elif name == self._probe:
                 is_probe = True
-            elif name == b"connection":
-                connection_tokens.update(
-                    t.strip().lower() for t in value.decode("latin-1").split(",")
-                )
             sname = name.decode("latin-1")
-            if sname not in HOP_BY_HOP:
+            if sname not in HOP_BY_HOP and name not in hop:
                 headers.append((sname, value.decode("latin-1")))
-        if connection_tokens:  # headers named in Connection are hop-by-hop too
-            headers = [(k, v) for k, v in headers if k not in connection_tokens]
 
         sampled = False
         if not is_probe:
@@ -347,9 +358,10 @@ class ProxyApp:
         out: list[tuple[bytes, bytes]] = []
         streaming = False
         expected: int | None = None
+        hop = connection_tokens(resp.headers)
         for name, value in resp.headers:
             lname = name.lower()
-            if lname.decode("latin-1") in HOP_BY_HOP:
+            if lname.decode("latin-1") in HOP_BY_HOP or lname in hop:
                 continue
             if lname == b"content-length" and value.isdigit():
                 expected = int(value)

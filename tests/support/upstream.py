@@ -102,7 +102,8 @@ class ScriptedUpstream:
                     "length": length,
                     "sha256": digest.hexdigest(),
                 },
-                extra=[(b"x-upstream-header", b"kept"), (b"set-cookie", b"a=b")],
+                extra=[(b"x-upstream-header", b"kept"), (b"set-cookie", b"a=b"),
+                       (b"connection", b"x-upstream-hop"), (b"x-upstream-hop", b"dropped")],
             )
         elif path.startswith("/test/status/"):
             code = int(path.rsplit("/", 1)[1])
