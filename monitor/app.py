@@ -216,11 +216,18 @@ def create_app(
         clock=clock,
     )
 
+    retention_s = settings.store.retention_days * 86400.0
+
     def checkpoint() -> None:
+        """Periodic housekeeping on the worker thread: save detector states, then delete samples
+        older than ``store.retention_days``."""
         for analyzer in pipeline.analyzers:
             save = getattr(analyzer, "checkpoint", None)
             if save is not None:
                 save()
+        pruned = pipeline.prune(older_than_s=retention_s)
+        if pruned:
+            log.info("pruned %d samples older than %g days", pruned, settings.store.retention_days)
 
     worker = AnalysisWorker(
         queue=queue,
