@@ -178,6 +178,7 @@ async def _serve(
                 port=settings.local_model.port,
                 n_ctx=settings.local_model.n_ctx,
                 startup_timeout_s=settings.local_model.startup_timeout_s,
+                cache_dir=settings.analysis.resolved_cache_dir(),
             )
         except LocalModelError as exc:
             console.print(f"[red]cannot start the embedded model:[/red] {exc}")

@@ -150,7 +150,9 @@ class StoreSettings(_Section):
     path: str = Field(
         ".tunewatch/tunewatch.db", description="SQLite file for state (':memory:' for none)"
     )
-    retention_days: float = Field(14.0, gt=0, description="days of samples kept")
+    retention_days: float = Field(
+        14.0, gt=0, description="days of samples kept (older ones deleted at each checkpoint)"
+    )
 
 
 class AnalysisSettings(_Section):
@@ -180,7 +182,7 @@ class AnalysisSettings(_Section):
     checkpoint_interval_s: float = Field(60.0, gt=0, description="seconds between state saves")
     cache_dir: Path | None = Field(
         None, description="where distilled embeddings and the demo model are cached "
-        "(default: $TUNEWATCH_CACHE_DIR, else $XDG_CACHE_HOME/tunewatch, else ~/.cache/tunewatch)"
+        "(default: $XDG_CACHE_HOME/tunewatch, else ~/.cache/tunewatch)"
     )
 
     @model_validator(mode="after")
@@ -193,13 +195,7 @@ class AnalysisSettings(_Section):
         return self
 
     def resolved_cache_dir(self) -> Path:
-        if self.cache_dir is not None:
-            return self.cache_dir
-        if os.environ.get("TUNEWATCH_CACHE_DIR"):
-            return Path(os.environ["TUNEWATCH_CACHE_DIR"])
-        if os.environ.get("XDG_CACHE_HOME"):
-            return Path(os.environ["XDG_CACHE_HOME"]) / "tunewatch"
-        return Path.home() / ".cache" / "tunewatch"
+        return self.cache_dir if self.cache_dir is not None else default_cache_dir()
 
 
 class DeploymentSettings(_Section):
@@ -384,6 +380,13 @@ def load_settings(
     except ValidationError as exc:
         raise ConfigError(source, _problems(exc, Settings)) from exc
     return loaded
+
+
+def default_cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/tunewatch``, else ``~/.cache/tunewatch`` (``analysis.cache_dir``, or
+    ``TUNEWATCH_ANALYSIS__CACHE_DIR``, overrides it)."""
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return Path(xdg) / "tunewatch" if xdg else Path.home() / ".cache" / "tunewatch"
 
 
 def _env_tree(environ: Mapping[str, str]) -> dict[str, Any]:

