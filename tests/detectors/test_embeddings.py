@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -9,6 +12,7 @@ from detectors.embeddings import (
     DEFAULT_STATIC_CACHE,
     Embedder,
     MiniLMEmbedder,
+    StaticEmbedder,
     load_embedder,
     minilm_model_dir,
 )
@@ -94,3 +98,20 @@ def test_static_agrees_with_minilm_on_neighbours(minilm: Embedder, static: Embed
         sims = x @ x.T
         np.fill_diagonal(sims, -1)
         assert list(sims.argmax(axis=1)) == [1, 0, 3, 2, 5, 4], emb.name
+
+
+def _tree(root: Path) -> dict[str, tuple[int, int]]:
+    return {str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns)
+            for p in sorted(root.rglob("*"))}
+
+
+def test_static_loads_from_a_prebuilt_dir_without_writing(static: Embedder,
+                                                            tmp_path: Path) -> None:
+    """The container image bakes the distilled model into a read-only layer: loading it must not
+    write (root runs these tests, so the check is on the tree, not on permissions)."""
+    baked = tmp_path / "baked" / "static-minilm"
+    shutil.copytree(DEFAULT_STATIC_CACHE.expanduser(), baked)
+    before = _tree(tmp_path)
+    emb = StaticEmbedder(cache_dir=baked)
+    np.testing.assert_allclose(emb.encode(TEXTS), static.encode(TEXTS), rtol=0, atol=1e-6)
+    assert _tree(tmp_path) == before

@@ -176,8 +176,6 @@ env:
     value: {{ ternary "true" "false" $prober | quote }}
   - name: HOME
     value: /tmp
-  - name: XDG_CACHE_HOME
-    value: /var/cache/tunewatch
   - name: HF_HOME
     value: /var/cache/tunewatch/huggingface
   - name: HF_HUB_OFFLINE
