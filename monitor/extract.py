@@ -53,21 +53,22 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import zlib
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from monitor.bodies import (
+    MAX_DECODED,
+    ExtractError,
+    decode_content,
+    load_json,
+    looks_like_sse,
+    sse_events,
+)
+
 __all__ = ["Exchange", "ExtractError", "extract", "route_kind", "system_prompt_sha256"]
 
-_MAX_DECODED = 64 * 2**20
 _ERROR_CHARS = 300
 _SURROGATES = re.compile("[\ud800-\udfff]")
-_LINE_SPLIT = re.compile(r"\r\n|\r|\n")
-
-
-class ExtractError(ValueError):
-    """The captured body could not be parsed; the message is short and carries no payload."""
 
 
 @dataclass(frozen=True)
@@ -115,14 +116,14 @@ def route_kind(route: str) -> str | None:
 
 def extract(route: str, request_body: bytes, response_body: bytes, *,
             response_content_type: str | None, response_content_encoding: str | None,
-            status: int, max_decoded_bytes: int = _MAX_DECODED) -> Exchange | None:
+            status: int, max_decoded_bytes: int = MAX_DECODED) -> Exchange | None:
     """Parse one captured exchange; ``None`` for routes that are not analysed."""
     kind = route_kind(route)
     if kind is None:
         return None
     if request_body[:2] == b"\x1f\x8b":  # a gzipped request body (no header is passed in)
-        request_body = _inflate(request_body, 31, max_decoded_bytes, "request")
-    request = _load_json(request_body, "request")
+        request_body = decode_content(request_body, "gzip", max_decoded_bytes, "request")
+    request = load_json(request_body, "request")
     if not isinstance(request, dict):
         raise ExtractError("request: JSON body is not an object")
     if kind == "chat":
@@ -133,9 +134,9 @@ def extract(route: str, request_body: bytes, response_body: bytes, *,
         prompt, system = _responses_prompt(request)
     req_model = request.get("model") if isinstance(request.get("model"), str) else None
 
-    body = _decode_content(response_body, response_content_encoding, max_decoded_bytes)
+    body = decode_content(response_body, response_content_encoding, max_decoded_bytes)
     ctype = (response_content_type or "").lower()
-    if ctype.startswith("text/event-stream") or ("json" not in ctype and _looks_like_sse(body)):
+    if ctype.startswith("text/event-stream") or ("json" not in ctype and looks_like_sse(body)):
         out = _parse_stream(kind, body)
     else:
         out = _parse_body(kind, body, status)
@@ -149,7 +150,7 @@ def extract(route: str, request_body: bytes, response_body: bytes, *,
         error=None if out.error is None else _clean(out.error[:_ERROR_CHARS]))
 
 
-# ------------------------------------------------------------------------------------- decoding
+# ----------------------------------------------------------------------------------- text
 
 def _str(value: Any) -> str:
     return value if isinstance(value, str) else ""
@@ -157,65 +158,6 @@ def _str(value: Any) -> str:
 
 def _clean(text: str) -> str:
     return _SURROGATES.sub("\ufffd", text)
-
-
-class _Corrupt(ExtractError):
-    """Compressed data that does not decode (lets deflate retry without the zlib wrapper)."""
-
-
-def _inflate(data: bytes, wbits: int, limit: int, part: str) -> bytes:
-    """zlib/gzip/raw deflate; a truncated stream yields what it had, as the client saw it."""
-    d = zlib.decompressobj(wbits)
-    try:
-        out = d.decompress(data, limit + 1) + d.flush()
-    except zlib.error:
-        raise _Corrupt(f"{part}: corrupt {'gzip' if wbits == 31 else 'deflate'} data") from None
-    if len(out) > limit or d.unconsumed_tail:
-        raise ExtractError(f"{part}: decoded body exceeds {limit} bytes")
-    return out
-
-
-def _decode_content(body: bytes, encoding: str | None, limit: int) -> bytes:
-    for coding in reversed([c.strip().lower() for c in (encoding or "").split(",")]):
-        if coding in ("identity", "") or not body:
-            continue
-        if coding in ("gzip", "x-gzip"):
-            body = _inflate(body, 31, limit, "response")
-        elif coding == "deflate":
-            try:
-                body = _inflate(body, 15, limit, "response")
-            except _Corrupt:  # many servers send raw deflate without the zlib wrapper
-                body = _inflate(body, -15, limit, "response")
-        elif coding == "br":
-            try:
-                import brotli  # type: ignore[import-not-found]  # optional dependency
-            except ImportError:
-                raise ExtractError("response: content-encoding 'br' needs brotli") from None
-            try:
-                body = brotli.decompress(body)
-            except Exception:  # brotli.error has no stable import path across bindings
-                raise ExtractError("response: corrupt br data") from None
-            if len(body) > limit:
-                raise ExtractError(f"response: decoded body exceeds {limit} bytes")
-        else:
-            raise ExtractError(f"response: unsupported content-encoding {coding[:20]!r}")
-    return body
-
-
-def _load_json(body: bytes, part: str) -> Any:
-    text = body.decode("utf-8", errors="replace").lstrip("\ufeff")
-    if not text.strip():
-        raise ExtractError(f"{part}: empty body")
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ExtractError(f"{part}: invalid JSON ({exc.msg} at char {exc.pos})") from None
-    except (ValueError, RecursionError):
-        raise ExtractError(f"{part}: invalid JSON") from None
-
-
-def _looks_like_sse(body: bytes) -> bool:
-    return body.lstrip()[:6].startswith((b"data:", b"event:", b":"))
 
 
 # -------------------------------------------------------------------------------------- prompts
@@ -383,12 +325,12 @@ def _parse_body(kind: str, body: bytes, status: int) -> _Output:
     out = _Output(streamed=False)
     if status >= 400:
         try:
-            obj = _load_json(body, "response")
+            obj = load_json(body, "response")
         except ExtractError:
             return out  # an error page that is not JSON: "HTTP <status>" is all we can say
         out.error = _error_message(obj)
         return out
-    obj = _load_json(body, "response")
+    obj = load_json(body, "response")
     if not isinstance(obj, dict):
         raise ExtractError("response: JSON body is not an object")
     out.error = _error_message(obj) if "error" in obj else None
@@ -477,39 +419,12 @@ def _responses_object(out: _Output, obj: dict[str, Any]) -> None:
         out.usage = obj["usage"]
 
 
-# ------------------------------------------------------------------------------------------ SSE
-
-def _sse_events(text: str) -> Iterator[tuple[str | None, str, bool]]:
-    """(event name, data, complete) per event; the last one is incomplete when the body stops
-    before its terminating blank line."""
-    name: str | None = None
-    data: list[str] = []
-    has_data = False
-    for line in _LINE_SPLIT.split(text):
-        if not line:
-            if has_data:
-                yield name, "\n".join(data), True
-            name, data, has_data = None, [], False
-            continue
-        if line.startswith(":"):
-            continue
-        fname, _, value = line.partition(":")
-        value = value[1:] if value.startswith(" ") else value
-        if fname == "data":
-            data.append(value)
-            has_data = True
-        elif fname == "event":
-            name = value
-    if has_data:
-        yield name, "\n".join(data), False
-
-
 def _parse_stream(kind: str, body: bytes) -> _Output:
     out = _Output(streamed=True)
     text = body.decode("utf-8", errors="replace").lstrip("\ufeff")
     terminal = False
     events = 0  # data events seen, including one cut short by the end of the capture
-    for _name, data, complete in _sse_events(text):
+    for _name, data, complete in sse_events(text):
         events += 1
         if data.strip() == "[DONE]":
             terminal = True
