@@ -18,7 +18,7 @@ import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, cast, runtime_checkable
 
 import numpy as np
 
@@ -141,7 +141,9 @@ def build_static_model(cache_dir: Path, *, pca_dims: int = 256) -> None:
     src = minilm_model_dir()
     model = AutoModel.from_pretrained(str(src), local_files_only=True)
     tokenizer = AutoTokenizer.from_pretrained(str(src), local_files_only=True, use_fast=True)
-    static = distill_from_model(model=model, tokenizer=tokenizer, device="cpu", pca_dims=pca_dims)
+    # use_fast=True: a tokenizers-backed tokenizer, which is what distill_from_model takes
+    static = distill_from_model(model=model, tokenizer=cast(Any, tokenizer), device="cpu",
+                                pca_dims=pca_dims)
     cache_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".static-build-", dir=cache_dir.parent))
     try:

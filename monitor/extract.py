@@ -351,8 +351,8 @@ def _parse_body(kind: str, body: bytes, status: int) -> _Output:
             raise ExtractError("response: a choice is not an object")
         c = out.choice(ch.get("index"))
         if kind == "chat":
-            msg = ch.get("message") if isinstance(ch.get("message"), dict) else {}
-            _chat_delta(c, msg)
+            msg = ch.get("message")
+            _chat_delta(c, msg if isinstance(msg, dict) else {})
         elif isinstance(ch.get("text"), str):
             c.content.append(ch["text"])
         if isinstance(ch.get("finish_reason"), str):
@@ -410,7 +410,8 @@ def _responses_object(out: _Output, obj: dict[str, Any]) -> None:
         c.finish_reason = "stop"
     elif status == "incomplete" and isinstance(details, dict):
         reason = details.get("reason")
-        c.finish_reason = _RESPONSES_FINISH.get(reason, reason if isinstance(reason, str) else None)
+        c.finish_reason = (_RESPONSES_FINISH.get(reason, reason) if isinstance(reason, str)
+                           else None)
     if isinstance(obj.get("error"), dict) and out.error is None:
         out.error = _error_message(obj)
     if isinstance(obj.get("model"), str):
@@ -474,7 +475,8 @@ def _responses_event(out: _Output, event: dict[str, Any]) -> bool:
     elif etype == "response.output_item.done" and isinstance(event.get("item"), dict):
         item = event["item"]
         if item.get("type") == "function_call":
-            pos = event.get("output_index") if isinstance(event.get("output_index"), int) else 0
+            index = event.get("output_index")
+            pos = index if isinstance(index, int) else 0
             out.choice(0).tools[pos] = [item.get("name"), [_str(item.get("arguments"))]]
     elif etype in ("response.created", "response.in_progress"):
         resp = event.get("response")

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -138,7 +139,8 @@ class ReferenceStore:
         blob = None
         if embeddings is not None:
             buf = io.BytesIO()
-            np.savez(buf, **{k: v.astype(np.float32) for k, v in embeddings.items()})
+            arrays: dict[str, Any] = {k: v.astype(np.float32) for k, v in embeddings.items()}
+            np.savez(buf, **arrays)
             blob = buf.getvalue()
         with self._store.transaction() as db:
             db.execute(

@@ -16,13 +16,13 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from monitor.probes.attempt import Tally, majority
+from monitor.probes.attempt import Outcome, Tally, majority
 from monitor.probes.runner import RunnerSettings, RunOutput
 from monitor.probes.scoring import ScoredRun
 from monitor.probes.stats import Comparison, compare, fisher_two_sided, holm, wilson
@@ -35,7 +35,7 @@ from monitor.probes.yamlmarks import (
     yaml_error_to_source_error,
 )
 
-FORMAT = "tunewatch-baseline/1"
+FORMAT: Final = "tunewatch-baseline/1"
 
 
 class BaselineMismatch(ValueError):
@@ -210,7 +210,7 @@ def check_suite(baseline: Baseline, suite: Suite, *, file: str = "baseline") -> 
 class BaselineDiff:
     same_suite: bool
     categories: dict[str, Comparison]  # 'baseline' = a, 'current' = b; p two-sided, Holm
-    flipped_units: list[tuple[str, str, str]]  # (unit, a's majority outcome, b's)
+    flipped_units: list[tuple[str, Outcome, Outcome]]  # (unit, a's majority outcome, b's)
     model_a: list[str]
     model_b: list[str]
 

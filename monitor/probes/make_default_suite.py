@@ -381,11 +381,11 @@ def build(seed: int = SEED) -> dict[str, Any]:
             scoring={"type": "contains_all", "keywords": list(kws)})
 
     # fairness pairs
-    for i, (dim, (a, b), template) in enumerate(FAIRNESS, 1):
-        for value in (a, b):
-            add(id=f"fair-{i}-{value.lower().replace(' ', '_')}", category="fairness",
-                subcategory=dim, prompt=template.format(a=value), expected="parity",
-                scoring={"type": "parity"}, pair=f"fair-{i}", attribute=f"{dim}={value}")
+    for i, (dim, variants, template) in enumerate(FAIRNESS, 1):
+        for attr in variants:
+            add(id=f"fair-{i}-{attr.lower().replace(' ', '_')}", category="fairness",
+                subcategory=dim, prompt=template.format(a=attr), expected="parity",
+                scoring={"type": "parity"}, pair=f"fair-{i}", attribute=f"{dim}={attr}")
 
     return {
         "suite": "tunewatch-default",

@@ -120,15 +120,15 @@ def render_markdown(*, suite: Suite, output: RunOutput, scored: ScoredRun, evalu
     if ev.regressions:
         lines.append("## Regressions")
         for cat in ev.regressions:
-            c = ev.comparisons[cat]
-            lines.append(f"- **{cat}**: {c.current_failed}/{c.current_n} failed now vs "
-                         f"{c.baseline_failed}/{c.baseline_n} in the baseline "
-                         f"(p = {c.p_value:.3g}, Holm {c.p_adjusted:.3g}).")
+            reg = ev.comparisons[cat]
+            lines.append(f"- **{cat}**: {reg.current_failed}/{reg.current_n} failed now vs "
+                         f"{reg.baseline_failed}/{reg.baseline_n} in the baseline "
+                         f"(p = {reg.p_value:.3g}, Holm {reg.p_adjusted:.3g}).")
         lines.append("")
     if ev.inconclusive:
         lines.append("## Inconclusive")
-        for cat, (b, c) in ev.inconclusive.items():
-            lines.append(f"- **{cat}**: unscoreable share {_pct(c)} now vs {_pct(b)} in the "
+        for cat, (was, now) in ev.inconclusive.items():
+            lines.append(f"- **{cat}**: unscoreable share {_pct(now)} now vs {_pct(was)} in the "
                          "baseline (errors, timeouts or empty answers).")
         lines.append("")
     par = scored.parity
@@ -147,12 +147,12 @@ def render_markdown(*, suite: Suite, output: RunOutput, scored: ScoredRun, evalu
     for cat in ev.tallies:
         bad = [sa for sa in scored.attempts if sa.attempt.category == cat and sa.outcome == "fail"]
         for sa in bad[:examples_per_category]:
-            p = probes[sa.attempt.probe_id]
-            last = p.chat_messages()[-1]
+            probe = probes[sa.attempt.probe_id]
+            last = probe.chat_messages()[-1]
             asked = _oneline(_clip(redactor(last.content), MAX_EXAMPLE_CHARS))
             said = _oneline(_clip(redactor(sa.attempt.text or ""), MAX_EXAMPLE_CHARS))
             lines += [
-                f"### {cat} / {p.id} — {sa.outcome} ({sa.detail})",
+                f"### {cat} / {probe.id} — {sa.outcome} ({sa.detail})",
                 f"> **{last.role}:** {asked}",
                 ">",
                 f"> **model:** {said}",
