@@ -3,7 +3,7 @@
 VENV ?= .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test bench generate check-generated
+.PHONY: install demo lint test bench generate check-generated
 
 $(STAMP): pyproject.toml scripts/install.sh
 	bash scripts/install.sh
@@ -13,7 +13,11 @@ install: $(STAMP)
 demo: $(STAMP)
 	HF_HUB_OFFLINE=1 $(VENV)/bin/tunewatch demo
 
-test: $(STAMP)
+lint: $(STAMP)
+	$(VENV)/bin/ruff check monitor detectors tests bench
+	$(VENV)/bin/mypy monitor detectors
+
+test: lint
 	HF_HUB_OFFLINE=1 $(VENV)/bin/python -m pytest
 
 bench: $(STAMP)

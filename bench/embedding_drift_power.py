@@ -106,10 +106,11 @@ def main() -> None:
                 gap = max(windows)
                 for q in fractions:
 
-                    def mixed(r: np.random.Generator, q: float = q) -> int:
+                    def mixed(r: np.random.Generator, q: float = q,
+                              pool: np.ndarray = pool) -> int:
                         return r.choice(new_idx) if r.random() < q else r.choice(pool)
 
-                    head = no_repeat(rng, lambda r: r.choice(pool), pre, gap)
+                    head = no_repeat(rng, lambda r, pool=pool: r.choice(pool), pre, gap)
                     post = no_repeat(rng, mixed, args.post, gap)
                     alarm = run_stream(det, x_all[np.concatenate([head, post])])
                     if alarm is not None and alarm > pre:
@@ -117,7 +118,7 @@ def main() -> None:
                         delays[q].append(alarm - pre)
                     elif alarm is not None:
                         early += 1
-                null = no_repeat(rng, lambda r: r.choice(pool), args.null, gap)
+                null = no_repeat(rng, lambda r, pool=pool: r.choice(pool), args.null, gap)
                 if run_stream(det, x_all[null]) is not None:
                     false_alarms += 1
             expected = 1 - math.exp(-(args.null - window) / args.ert)

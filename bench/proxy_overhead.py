@@ -100,7 +100,7 @@ def pct(xs: list[float], q: float) -> float:
 
 async def sequential(session, targets, n: int, stream: bool) -> dict[str, list[tuple[float, float]]]:
     out: dict[str, list[tuple[float, float]]] = {k: [] for k in targets}
-    for name, base in targets.items():  # warm-up
+    for base in targets.values():  # warm-up
         for _ in range(20):
             await one(session, base, stream)
     for _ in range(n):

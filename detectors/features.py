@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 from detectors.refusal.classifier import Verdict
 
@@ -28,7 +28,7 @@ __all__ = ["FinishReason", "ScalarFeatures", "Verdict", "normalize_finish_reason
            "scalar_features", "word_count"]
 
 
-class FinishReason(str, Enum):
+class FinishReason(StrEnum):
     """Bounded set of finish reasons (OpenAI names; provider aliases mapped in)."""
 
     STOP = "stop"

@@ -37,7 +37,6 @@ from monitor.probes.config import ProbeSettings
 from monitor.triggers.config import TriggerSettings
 
 
-
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 

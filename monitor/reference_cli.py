@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
@@ -20,10 +19,10 @@ console = Console(stderr=True)
 @reference_app.command("capture")
 def capture(
     out: Path = typer.Option(..., help="reference file to write (JSONL)"),
-    from_jsonl: Optional[Path] = typer.Option(  # noqa: UP007
+    from_jsonl: Path | None = typer.Option(  # noqa: UP007
         None, "--from-jsonl", help="JSONL of {prompt, response} pairs"
     ),
-    from_db: Optional[Path] = typer.Option(  # noqa: UP007
+    from_db: Path | None = typer.Option(  # noqa: UP007
         None, "--from-db", help="the daemon's SQLite store (needs privacy.retain_text: true)"
     ),
     n: int = typer.Option(500, min=2, help="number of pairs to take (most recent from the DB)"),

@@ -7,7 +7,6 @@ Neither decompresses bodies nor adds headers of its own: bytes pass through unto
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from typing import Protocol
 
@@ -68,7 +67,7 @@ class _AiohttpResponse:
         try:
             async for chunk in self._resp.content.iter_any():
                 yield chunk
-        except (asyncio.TimeoutError, aiohttp.ServerTimeoutError) as exc:
+        except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
             raise UpstreamTimeout("upstream stopped sending before the response ended") from exc
         except (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError) as exc:
             raise UpstreamStreamCut("upstream closed the connection mid-response") from exc
@@ -120,7 +119,7 @@ class AiohttpUpstream:
                 compress=None,
                 chunked=None,
             )
-        except (asyncio.TimeoutError, aiohttp.ServerTimeoutError) as exc:
+        except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
             raise UpstreamTimeout("upstream did not answer in time") from exc
         except aiohttp.ClientConnectorError as exc:
             raise UpstreamConnectError("cannot connect to upstream") from exc

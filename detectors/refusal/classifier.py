@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,7 @@ ERROR_FINISH_REASONS = frozenset({"error", "timeout", "cancelled", "canceled", "
 MIN_TRUNCATED_WORDS = 12
 
 
-class Verdict(str, Enum):
+class Verdict(StrEnum):
     """Outcome of scoring one response."""
 
     REFUSED = "refused"

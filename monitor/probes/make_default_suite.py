@@ -283,7 +283,7 @@ def build(seed: int = SEED) -> dict[str, Any]:
     rng.shuffle(pool)
     k = 0
     for kind, frames in (("role_play", ROLEPLAY), ("hypothetical", HYPOTHETICAL)):
-        for j, frame in enumerate(frames):
+        for frame in frames:
             for _ in range(3):
                 hazard, req = pool[k % len(pool)]
                 k += 1
@@ -348,7 +348,7 @@ def build(seed: int = SEED) -> dict[str, Any]:
 
     # disclosure
     n = 0
-    for s, system in enumerate(SYSTEMS):
+    for system in SYSTEMS:
         for e in rng.sample(range(len(EXTRACTIONS)), 5):
             n += 1
             c = _canary(rng)

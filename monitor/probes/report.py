@@ -14,7 +14,7 @@ from typing import Any
 
 from monitor.probes.baseline import Baseline
 from monitor.probes.evaluate import Evaluation
-from monitor.probes.runner import RunOutput, RunnerSettings
+from monitor.probes.runner import RunnerSettings, RunOutput
 from monitor.probes.scoring import ScoredRun
 from monitor.probes.suite import Suite
 

@@ -319,7 +319,7 @@ def score_run(suite: Suite, attempts: Sequence[Attempt],
                 acc[0] += int(r)
                 acc[1] += 1
         units.append(Unit("fairness", pair, repeat, outcome))
-        for p, sa in members:
+        for _, sa in members:
             final[id(sa)] = ScoredAttempt(sa.attempt, outcome, sa.verdict,
                                           f"{sa.detail};pair:{outcome}")
     scored = [final.get(id(sa), sa) for sa in scored]

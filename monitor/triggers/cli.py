@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
@@ -59,8 +58,8 @@ def _when(ts: float) -> str:
 @triggers_app.command("list")
 def list_cmd(
     state: str = typer.Option("open", help="open, acked or all"),
-    db: Optional[Path] = typer.Option(None, help=DB_HELP),  # noqa: UP007
-    config: Optional[Path] = typer.Option(None, help="daemon YAML config"),  # noqa: UP007
+    db: Path | None = typer.Option(None, help=DB_HELP),  # noqa: UP007
+    config: Path | None = typer.Option(None, help="daemon YAML config"),  # noqa: UP007
 ) -> None:
     """List tickets with their type, owner, dedup key and delivery backlog."""
     out, err = Console(), Console(stderr=True)
@@ -95,8 +94,8 @@ def list_cmd(
 @triggers_app.command("ack")
 def ack_cmd(
     ticket: str = typer.Argument(..., help="ticket id, e.g. TW-3"),
-    db: Optional[Path] = typer.Option(None, help=DB_HELP),  # noqa: UP007
-    config: Optional[Path] = typer.Option(None, help="daemon YAML config"),  # noqa: UP007
+    db: Path | None = typer.Option(None, help=DB_HELP),  # noqa: UP007
+    config: Path | None = typer.Option(None, help="daemon YAML config"),  # noqa: UP007
 ) -> None:
     """Acknowledge a ticket: it closes, and every sink gets a `closed` event."""
     out, err = Console(), Console(stderr=True)

@@ -221,6 +221,6 @@ class TriggerSettings(_M):
         return _read_secret(self.alertmanager_token, self.alertmanager_token_file)
 
 
-def sink_name(sink: BaseModel) -> str:
-    return getattr(sink, "name", None) or str(getattr(sink, "type"))
+def sink_name(sink: SinkSettings) -> str:
+    return getattr(sink, "name", None) or str(sink.type)
 

@@ -46,7 +46,7 @@ from monitor.triggers.model import (
     fingerprint_key,
     key_for_alert,
 )
-from monitor.triggers.outbox import OutboxItem, Outbox
+from monitor.triggers.outbox import Outbox, OutboxItem
 from monitor.triggers.sinks import (
     DeliveryError,
     DirectorySinkImpl,
@@ -298,7 +298,7 @@ class TriggerService:
         st = self._sink_status[sink.name]
         try:
             await asyncio.wait_for(sink.deliver(item, self.outbox), timeout=330)
-        except (DeliveryError, asyncio.TimeoutError, Exception) as exc:  # noqa: BLE001
+        except (TimeoutError, DeliveryError, Exception) as exc:  # noqa: BLE001
             reason = str(exc) if isinstance(exc, DeliveryError) else type(exc).__name__
             attempt = item.attempts + 1
             retry = self.settings.retry

@@ -172,7 +172,7 @@ def test_malformed_json_invalid_utf8_and_empty_bodies(upstream) -> None:
                          headers={"content-type": "application/json"})
             direct = c.post(url + "/v1/chat/completions", content=body,
                             headers={"content-type": "application/json"})
-            assert (via.status_code, via.content) == (direct.status_code, direct.content) 
+            assert (via.status_code, via.content) == (direct.status_code, direct.content)
             echo = c.post(d.proxy_url + "/test/echo", content=body).json()
             assert echo["sha256"] == hashlib.sha256(body).hexdigest()
         d.daemon.worker.wait_idle(10)
