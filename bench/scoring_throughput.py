@@ -1,6 +1,7 @@
 """End-to-end refusal scoring throughput (embed + classify) and static-vs-MiniLM quality.
 
-    python bench/scoring_throughput.py [--seconds 8] [--threads N]
+    python bench/scoring_throughput.py [--seconds 8] [--threads N] [--device cpu|cuda]
+                                       [--embedders minilm,static] [--no-quality]
 
 For each embedder ("minilm", "static") it scores the data set's responses in batches
 through ``RefusalClassifier.verdicts`` (lexical cues, embedding, logistic regression,
@@ -43,13 +44,19 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=float, default=8.0)
     ap.add_argument("--threads", type=int, default=None, help="torch intra-op threads")
+    ap.add_argument("--device", default="cpu", help="MiniLM's torch device: cpu, cuda, auto")
+    ap.add_argument("--embedders", default="minilm,static")
+    ap.add_argument("--minilm-batch", type=int, default=64)
+    ap.add_argument("--no-quality", action="store_true", help="skip the held-out comparison")
     args = ap.parse_args()
+    kinds = [k.strip() for k in args.embedders.split(",") if k.strip()]
     import torch
 
     if args.threads:
         torch.set_num_threads(args.threads)
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
     print(f"cpus={os.cpu_count()} torch_threads={torch.get_num_threads()} "
-          f"load_avg={os.getloadavg()[0]:.1f}")
+          f"load_avg={os.getloadavg()[0]:.1f} device={args.device} gpu={gpu}")
 
     all_pairs = load_pairs()
     short = [(p.prompt, p.response) for p in all_pairs]
@@ -66,8 +73,12 @@ def main() -> None:
           f"long: {len(long_)} responses, ~250 words")
 
     print(f"\n{'embedder':<10}{'texts':<8}{'max_seq':>8}{'batch':>7}{'samples/s':>12}{'target':>8}")
-    for kind, target, batch in (("minilm", 300, 64), ("static", 3000, 512)):
-        clf = load_classifier(kind)
+    for kind, target, batch in (("minilm", 300, args.minilm_batch), ("static", 3000, 512)):
+        if kind not in kinds:
+            continue
+        clf = load_classifier(kind, device=args.device)
+        if kind == "minilm":
+            clf.embedder.batch_size = batch  # type: ignore[attr-defined]
         for name, pairs in (("short", short), ("long", long_)):
             seqs = [256, 128] if kind == "minilm" and name == "long" else [None]
             for seq in seqs:
@@ -79,6 +90,18 @@ def main() -> None:
             if kind == "minilm":
                 clf.embedder._model.max_seq_length = 256  # type: ignore[attr-defined]
 
+    if args.device != "cpu" and "minilm" in kinds:
+        # the device must not change the answers: held-out verdicts on it vs on the CPU
+        held = load_pairs("heldout")
+        pairs_h = [(p.prompt, p.response) for p in held]
+        on_cpu = load_classifier("minilm", device="cpu").verdicts(pairs_h)
+        on_dev = load_classifier("minilm", device=args.device).verdicts(pairs_h)
+        same = float(np.mean([a is b for a, b in zip(on_cpu, on_dev, strict=True)]))
+        m = binary_metrics(labels(held), np.array([x is Verdict.REFUSED for x in on_dev]))
+        print(f"\nheld-out minilm on {args.device}: F1={m['f1']:.4f} (n={m['n']}); "
+              f"verdicts equal to the CPU's: {same:.4f}")
+    if args.no_quality or set(kinds) != {"minilm", "static"}:
+        return
     held = load_pairs("heldout")
     y = labels(held)
     preds = {}

@@ -74,7 +74,7 @@ def _normalise(x: np.ndarray) -> np.ndarray:
 
 
 class MiniLMEmbedder:
-    """all-MiniLM-L6-v2 sentence embeddings (384-d) on torch CPU.
+    """all-MiniLM-L6-v2 sentence embeddings (384-d) on torch (``device``: cpu by default).
 
     ``max_seq_length`` truncates long texts (in word pieces; the model's own limit is
     256). ``batch_size`` is the internal batch size.
@@ -191,18 +191,38 @@ class StaticEmbedder:
         return _normalise(out)
 
 
-_CACHE: dict[tuple[str, str], Embedder] = {}
+_CACHE: dict[tuple[str, str, str], Embedder] = {}
 _CACHE_LOCK = threading.Lock()
 
 
-def load_embedder(kind: EmbedderKind, *, cache_dir: Path | None = None) -> Embedder:
-    """Return the embedder of ``kind`` ("minilm" or "static"), loaded once per process."""
+def resolve_device(device: str) -> str:
+    """``"auto"`` -> ``"cuda"`` when torch sees a GPU, else ``"cpu"``; other names pass through.
+
+    >>> resolve_device("cpu"), resolve_device("cuda:1")
+    ('cpu', 'cuda:1')
+    """
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def load_embedder(kind: EmbedderKind, *, cache_dir: Path | None = None,
+                  device: str = "cpu") -> Embedder:
+    """Return the embedder of ``kind`` ("minilm" or "static"), loaded once per process.
+
+    ``device`` (a torch device name, or ``"auto"``) places MiniLM; the static embedder is numpy
+    on the CPU whatever the device.
+    """
     if kind not in ("minilm", "static"):
         raise ValueError(f"unknown embedder kind {kind!r}; expected 'minilm' or 'static'")
-    key = (kind, str(cache_dir) if cache_dir is not None else "")
+    device = resolve_device(device) if kind == "minilm" else "cpu"
+    key = (kind, str(cache_dir) if cache_dir is not None else "", device)
     with _CACHE_LOCK:
         emb = _CACHE.get(key)
         if emb is None:
-            emb = MiniLMEmbedder() if kind == "minilm" else StaticEmbedder(cache_dir=cache_dir)
+            emb = (MiniLMEmbedder(device=device) if kind == "minilm"
+                   else StaticEmbedder(cache_dir=cache_dir))
             _CACHE[key] = emb
     return emb

@@ -82,7 +82,8 @@ class RefusalAnalyzer:
     def __init__(self, settings: Settings, *, metrics: Metrics, states: StateStore) -> None:
         a = settings.analysis
         self._kind = a.embedder if a.embedder in ("minilm", "static") else "minilm"
-        self._cache = a.resolved_cache_dir() / "static-minilm" if self._kind == "static" else None
+        self._cache = a.static_cache_dir() if self._kind == "static" else None
+        self._device = a.device
         self._metrics = metrics
         self._states = states
         self._clf: Any = None
@@ -97,7 +98,8 @@ class RefusalAnalyzer:
             return
         from detectors.refusal import load_classifier
 
-        self._clf = load_classifier(self._kind, cache_dir=self._cache)  # type: ignore[arg-type]
+        self._clf = load_classifier(self._kind, cache_dir=self._cache,  # type: ignore[arg-type]
+                                    device=self._device)
         if self._baseline is not None and 0 < self._baseline < 1:
             from detectors.cusum import BernoulliCusum
 
@@ -165,7 +167,8 @@ class EmbeddingDriftAnalyzer:
                  states: StateStore, clock: Callable[[], float] = time.time) -> None:
         a = settings.analysis
         self._kind = a.embedder
-        self._cache = a.resolved_cache_dir() / "static-minilm" if a.embedder == "static" else None
+        self._cache = a.static_cache_dir() if a.embedder == "static" else None
+        self._device = a.device
         self._window = a.drift_window
         self._ert = a.drift_ert
         self._reference_path = a.reference_path
@@ -184,7 +187,8 @@ class EmbeddingDriftAnalyzer:
             return
         from detectors.embeddings import load_embedder
 
-        self._embedder = load_embedder(self._kind, cache_dir=self._cache)  # type: ignore[arg-type]
+        self._embedder = load_embedder(self._kind, cache_dir=self._cache,  # type: ignore[arg-type]
+                                       device=self._device)
         if self._reference_path is not None:
             ref = load_reference_file(self._reference_path)
             self._refs.save(ref, embeddings=None)

@@ -298,6 +298,15 @@ def _install_probes(daemon: Daemon) -> None:
 
     from monitor.probes.scheduler import ProbeScheduler
 
+    analysis = daemon.settings.analysis
+
+    def load_classifier(kind: str) -> Any:
+        # the same embedding cache and device as the traffic analysis
+        from detectors.refusal import load_classifier as load
+
+        cache = analysis.static_cache_dir() if kind == "static" else None
+        return load(kind, cache_dir=cache, device=analysis.device)  # type: ignore[arg-type]
+
     def start() -> None:
         target = (daemon.proxy_url or daemon.settings.upstream.url or "") + "/v1"
         daemon.probes = ProbeScheduler(
@@ -306,6 +315,7 @@ def _install_probes(daemon: Daemon) -> None:
             store=daemon.store,
             target_base_url=target,
             clock=daemon.clock,
+            classifier_loader=load_classifier,
         )
         triggers = daemon.extras.get("triggers")
         if triggers is not None:

@@ -159,6 +159,10 @@ class AnalysisSettings(_Section):
     embedder: Literal["minilm", "static", "none"] = Field(
         "static", description="sentence embedding for drift: minilm (accurate) or static (fast)"
     )
+    device: str = Field(
+        "cpu", pattern=r"^(cpu|auto|cuda(:\d+)?)$",
+        description="torch device of the MiniLM embedder: cpu, cuda, cuda:N or auto (cuda if seen)",
+    )
     batch_size: int = Field(32, ge=1, description="samples featurized per batch")
     refusal_classifier: bool = Field(True, description="score responses for refusals")
     drift_window: int = Field(100, ge=10, description="recent-window size of embedding drift")
@@ -195,6 +199,10 @@ class AnalysisSettings(_Section):
 
     def resolved_cache_dir(self) -> Path:
         return self.cache_dir if self.cache_dir is not None else default_cache_dir()
+
+    def static_cache_dir(self) -> Path:
+        """Where the distilled static embeddings live (built there on first use)."""
+        return self.resolved_cache_dir() / "static-minilm"
 
 
 class DeploymentSettings(_Section):

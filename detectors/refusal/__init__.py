@@ -25,19 +25,21 @@ from detectors.refusal.classifier import (
 __all__ = ["LinearModel", "RefusalClassifier", "Verdict", "load_classifier", "load_default",
            "unscoreable_reason"]
 
-_CACHE: dict[tuple[str, str], RefusalClassifier] = {}
+_CACHE: dict[tuple[str, str, str], RefusalClassifier] = {}
 _LOCK = threading.Lock()
 
 
 def load_classifier(
-    kind: EmbedderKind = "minilm", *, cache_dir: Path | None = None
+    kind: EmbedderKind = "minilm", *, cache_dir: Path | None = None, device: str = "cpu"
 ) -> RefusalClassifier:
-    """The shipped classifier for embedder ``kind``, loaded once per process."""
-    key = (kind, str(cache_dir or ""))
+    """The shipped classifier for embedder ``kind``, loaded once per process (``device`` as in
+    :func:`detectors.embeddings.load_embedder`)."""
+    key = (kind, str(cache_dir or ""), device)
     with _LOCK:
         clf = _CACHE.get(key)
         if clf is None:
-            clf = RefusalClassifier(embedder=load_embedder(kind, cache_dir=cache_dir),
+            clf = RefusalClassifier(embedder=load_embedder(kind, cache_dir=cache_dir,
+                                                           device=device),
                                     model=load_model(kind))
             _CACHE[key] = clf
     return clf

@@ -114,6 +114,7 @@ class ProbeScheduler:
         target_base_url: str,
         clock: Callable[[], float] = time.time,
         classifier: RefusalClassifier | None = None,
+        classifier_loader: Callable[[str], RefusalClassifier] = _default_classifier,
         suite: Suite | None = None,
         baseline: Baseline | None = None,
         cusum_factory: CusumFactory = _default_cusum,
@@ -126,6 +127,7 @@ class ProbeScheduler:
         self.target_base_url = target_base_url.rstrip("/")
         self._clock = clock
         self._classifier = classifier
+        self._load_classifier = classifier_loader
         self._transport = transport
         self._first_run_delay_s = first_run_delay_s
         self.suite = suite or resolve_suite(settings.suite)
@@ -241,7 +243,7 @@ class ProbeScheduler:
             kinds = sorted({a.error or "" for a in output.attempts})
             raise ProbeRunFailed(f"every probe attempt failed ({', '.join(kinds)})")
         if self._classifier is None:
-            self._classifier = await asyncio.to_thread(_default_classifier,
+            self._classifier = await asyncio.to_thread(self._load_classifier,
                                                        self.settings.classifier)
         scored = await asyncio.to_thread(score_run, self.suite, output.attempts, self._classifier)
         s = self.settings

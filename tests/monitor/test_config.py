@@ -33,3 +33,11 @@ def test_unknown_env_key_is_an_error_that_names_it() -> None:
     with pytest.raises(ConfigError) as err:
         load_settings(None, environ={"TUNEWATCH_CACHE_DIR": "/x"})
     assert "cache_dir" in str(err.value) and "unknown key" in str(err.value)
+
+
+def test_device_accepts_torch_names_and_rejects_others() -> None:
+    for ok in ("cpu", "cuda", "cuda:1", "auto"):
+        assert load_settings(None, environ={}, analysis={"device": ok}).analysis.device == ok
+    with pytest.raises(ConfigError) as err:
+        load_settings(None, environ={"TUNEWATCH_ANALYSIS__DEVICE": "gpu"})
+    assert "analysis.device" in str(err.value)

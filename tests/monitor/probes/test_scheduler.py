@@ -236,3 +236,22 @@ def test_settings_errors_name_key_and_fix() -> None:
         with pytest.raises(ValueError) as ei:
             ProbeSettings(**kw)
         assert key in str(ei.value) and "fix:" in str(ei.value)
+
+
+def test_daemon_probes_share_the_analysis_cache_dir(upstream, tmp_path: Path) -> None:
+    """The prober's refusal classifier loads its static embeddings from ``analysis.cache_dir``
+    (the image bakes them there), not from a per-user default it would distil into."""
+    import shutil
+
+    from detectors.embeddings import DEFAULT_STATIC_CACHE
+    from tests.support.daemon import run_daemon, settings_for
+
+    baked = tmp_path / "baked"
+    shutil.copytree(DEFAULT_STATIC_CACHE.expanduser(), baked / "static-minilm")
+    _, url = upstream
+    s = settings_for(url, tmp_path, analysis={"cache_dir": str(baked)},
+                     probes={"enabled": True, "classifier": "static", "cron": "0 0 1 1 *"})
+    with run_daemon(s) as d:
+        assert d.daemon.probes is not None
+        clf = d.daemon.probes._load_classifier("static")
+        assert clf.embedder.cache_dir == baked / "static-minilm"
