@@ -121,12 +121,15 @@ def main() -> None:
         rl = cusum_class(small, p0, 40 if q else 300, seed=2)
         summary(f"cusum {p0}->{p1} class", arl0 // 10, rl, f"(exact {small.arl0_exact:.1f})")
     print("== Online MMD (synthetic embeddings on the unit sphere)")
-    configs = [(16, 500, 50, 1000, 5, 40), (32, 500, 100, 2000, 5, 30)]
+    # window / reference = 0.1 (the daemon's default ratio), 0.2, 0.33 and 0.5 (the config's limit)
+    configs = [(16, 500, 50, 1000, 20, 40), (32, 1000, 100, 2000, 12, 30),
+               (32, 500, 100, 2000, 20, 30), (32, 300, 100, 2000, 20, 30),
+               (32, 200, 100, 2000, 20, 30)]
     if q:
         configs = [(16, 300, 25, 400, 3, 15)]
     for d, n_ref, window, ert, refs, runs in configs:
         rl = mmd_runs(d=d, n_ref=n_ref, window=window, ert=ert, refs=refs, runs=runs)
-        summary(f"mmd d={d} window={window}", ert, rl, f"({refs} refs x {runs} runs)")
+        summary(f"mmd d={d} window={window}/{n_ref}", ert, rl, f"({refs} refs x {runs} runs)")
     print("== Scalar (river) on N(0,1): measured only, capped at 20 000 samples")
     cap = 5_000 if q else 20_000
     n = 10 if q else 40

@@ -193,7 +193,8 @@ class AnalysisSettings(_Section):
         if self.drift_reference_size < 2 * self.drift_window:
             raise ValueError(
                 f"analysis.drift_reference_size ({self.drift_reference_size}) must be at least "
-                f"2 x analysis.drift_window ({self.drift_window}); about 10 x keeps the ERT accurate"
+                f"2 x analysis.drift_window ({self.drift_window}); the ERT calibration is measured "
+                "from 2 x to 10 x (docs/detectors.md)"
             )
         return self
 
