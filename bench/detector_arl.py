@@ -25,10 +25,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from detectors.calibration import simulate_integer_cusum  # noqa: E402
-from detectors.cusum import BernoulliCusum  # noqa: E402
-from detectors.mmd import EmbeddingDriftDetector  # noqa: E402
-from detectors.scalar import ScalarDriftDetector  # noqa: E402
+from detectors.calibration import simulate_integer_cusum
+from detectors.cusum import BernoulliCusum
+from detectors.mmd import EmbeddingDriftDetector
+from detectors.scalar import ScalarDriftDetector
 
 
 def summary(name: str, configured: float | None, rl: np.ndarray, extra: str = "") -> None:

@@ -30,8 +30,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from detectors.embeddings import load_embedder  # noqa: E402
-from detectors.mmd import EmbeddingDriftDetector  # noqa: E402
+from detectors.embeddings import load_embedder
+from detectors.mmd import EmbeddingDriftDetector
 
 CORPUS = Path(__file__).with_name("corpus") / "prompts.jsonl"
 NEW_TOPIC = "astronomy"

@@ -27,8 +27,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from detectors.calibration import integer_cusum_arl  # noqa: E402
-from detectors.cusum import BernoulliCusum  # noqa: E402
+from detectors.calibration import integer_cusum_arl
+from detectors.cusum import BernoulliCusum
 
 
 def arl_at(det: BernoulliCusum, h: int, p: float) -> float:

@@ -17,10 +17,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from detectors.refusal import Verdict, load_classifier  # noqa: E402
-from detectors.refusal.baseline import SubstringBaseline  # noqa: E402
-from detectors.refusal.data import load_pairs  # noqa: E402
-from detectors.refusal.train import binary_metrics  # noqa: E402
+from detectors.refusal import Verdict, load_classifier
+from detectors.refusal.baseline import SubstringBaseline
+from detectors.refusal.data import load_pairs
+from detectors.refusal.train import binary_metrics
 
 
 def _table(title: str, keys: list[str], groups: dict[str, list[int]],

@@ -23,9 +23,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from detectors.refusal import Verdict, load_classifier  # noqa: E402
-from detectors.refusal.data import load_pairs  # noqa: E402
-from detectors.refusal.train import binary_metrics, labels  # noqa: E402
+from detectors.refusal import Verdict, load_classifier
+from detectors.refusal.data import load_pairs
+from detectors.refusal.train import binary_metrics, labels
 
 
 def throughput(clf, pairs: list[tuple[str, str]], *, batch: int, seconds: float) -> float:

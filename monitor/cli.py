@@ -114,14 +114,14 @@ def _overrides(upstream: str | None, listen: str | None, admin_listen: str | Non
 
 @app.command()
 def serve(
-    upstream: str | None = typer.Option(  # noqa: UP007 - typer needs Optional
+    upstream: str | None = typer.Option(
         None, help="OpenAI-compatible upstream base URL, e.g. http://127.0.0.1:8000"
     ),
-    listen: str | None = typer.Option(None, help="proxy HOST:PORT [127.0.0.1:8080]"),  # noqa: UP007
-    admin_listen: str | None = typer.Option(  # noqa: UP007
+    listen: str | None = typer.Option(None, help="proxy HOST:PORT [127.0.0.1:8080]"),
+    admin_listen: str | None = typer.Option(
         None, "--admin-listen", help="admin HOST:PORT [127.0.0.1:9464]"
     ),
-    config: Path | None = typer.Option(None, help="YAML config file"),  # noqa: UP007
+    config: Path | None = typer.Option(None, help="YAML config file"),
 ) -> None:
     """Run the sidecar. With no upstream configured, starts the embedded Gemma 3 270M model."""
     settings = _load(config, _overrides(upstream, listen, admin_listen))
@@ -137,7 +137,7 @@ def demo(
     exit_after: bool = typer.Option(
         False, "--exit-after-traffic", help="stop after the demo traffic (for scripts and CI)"
     ),
-    config: Path | None = typer.Option(None, help="YAML config file"),  # noqa: UP007
+    config: Path | None = typer.Option(None, help="YAML config file"),
 ) -> None:
     """Start the embedded model, put the sidecar in front, send traffic, show where to look."""
     settings = _load(config, _overrides(None, listen, admin_listen))

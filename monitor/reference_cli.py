@@ -19,10 +19,10 @@ console = Console(stderr=True)
 @reference_app.command("capture")
 def capture(
     out: Path = typer.Option(..., help="reference file to write (JSONL)"),
-    from_jsonl: Path | None = typer.Option(  # noqa: UP007
+    from_jsonl: Path | None = typer.Option(
         None, "--from-jsonl", help="JSONL of {prompt, response} pairs"
     ),
-    from_db: Path | None = typer.Option(  # noqa: UP007
+    from_db: Path | None = typer.Option(
         None, "--from-db", help="the daemon's SQLite store (needs privacy.retain_text: true)"
     ),
     n: int = typer.Option(500, min=2, help="number of pairs to take (most recent from the DB)"),

@@ -72,7 +72,7 @@ def _classifier(console: Console, loader: ClassifierLoader, kind: str) -> Refusa
         raise _fail(console, EXIT_USAGE, f"--classifier must be minilm or static, not {kind!r}")
     try:
         return loader(kind)
-    except Exception as e:  # noqa: BLE001 - any failure to load is a configuration problem
+    except Exception as e:
         raise _fail(console, EXIT_USAGE, f"cannot load the refusal classifier: {e}") from None
 
 

@@ -153,7 +153,7 @@ class ProbeScheduler:
             rows = self.store.query(
                 "SELECT max(ended_at), max(CASE WHEN status = 'ok' THEN ended_at END) "
                 "FROM probe_runs")
-        except Exception:  # noqa: BLE001
+        except Exception:
             self.metrics.monitor_error("store")
             return
         last_run, last_ok = rows[0] if rows else (None, None)
@@ -206,14 +206,14 @@ class ProbeScheduler:
             started = self._clock()
             try:
                 result = await self._run(run_id, started)
-            except Exception as e:  # noqa: BLE001 - a failed run is recorded, never raised
+            except Exception as e:
                 ended = self._clock()
                 m.monitor_error("probe")
                 msg = f"{type(e).__name__}: {e}"[:500]
                 log.warning("probe run %s failed: %s", run_id, msg)
                 try:
                     self._record_failure(run_id, started, ended, msg)
-                except Exception:  # noqa: BLE001
+                except Exception:
                     m.monitor_error("store")
                 result = ProbeRunResult(run_id, "failed", started, ended, error=msg)
             m.probe_runs.labels(status=result.status).inc()
@@ -224,7 +224,7 @@ class ProbeScheduler:
             for listener in list(self._listeners):
                 try:
                     listener(result)
-                except Exception:  # noqa: BLE001 - a listener never breaks the schedule
+                except Exception:
                     m.monitor_error("trigger")
                     log.exception("probe result listener failed")
             return result

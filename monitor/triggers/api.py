@@ -102,7 +102,7 @@ def make_router(*, service: TriggerService, metrics: Metrics, alertmanager_token
             return reject(400, f"not an Alertmanager v4 webhook payload: {_reason(exc)}")
         try:
             result = service.on_alerts([a.model_dump() for a in payload.alerts])
-        except Exception:  # noqa: BLE001 - e.g. the database is locked: Alertmanager retries
+        except Exception:
             metrics.monitor_error("alertmanager")
             log.exception("alertmanager notification could not be recorded")
             return JSONResponse({"error": "could not record the notification; retry"},

@@ -58,8 +58,8 @@ def _when(ts: float) -> str:
 @triggers_app.command("list")
 def list_cmd(
     state: str = typer.Option("open", help="open, acked or all"),
-    db: Path | None = typer.Option(None, help=DB_HELP),  # noqa: UP007
-    config: Path | None = typer.Option(None, help="daemon YAML config"),  # noqa: UP007
+    db: Path | None = typer.Option(None, help=DB_HELP),
+    config: Path | None = typer.Option(None, help="daemon YAML config"),
 ) -> None:
     """List tickets with their type, owner, dedup key and delivery backlog."""
     out, err = Console(), Console(stderr=True)
@@ -94,8 +94,8 @@ def list_cmd(
 @triggers_app.command("ack")
 def ack_cmd(
     ticket: str = typer.Argument(..., help="ticket id, e.g. TW-3"),
-    db: Path | None = typer.Option(None, help=DB_HELP),  # noqa: UP007
-    config: Path | None = typer.Option(None, help="daemon YAML config"),  # noqa: UP007
+    db: Path | None = typer.Option(None, help=DB_HELP),
+    config: Path | None = typer.Option(None, help="daemon YAML config"),
 ) -> None:
     """Acknowledge a ticket: it closes, and every sink gets a `closed` event."""
     out, err = Console(), Console(stderr=True)

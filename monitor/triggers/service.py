@@ -298,7 +298,7 @@ class TriggerService:
         st = self._sink_status[sink.name]
         try:
             await asyncio.wait_for(sink.deliver(item, self.outbox), timeout=330)
-        except (TimeoutError, DeliveryError, Exception) as exc:  # noqa: BLE001
+        except (TimeoutError, DeliveryError, Exception) as exc:
             reason = str(exc) if isinstance(exc, DeliveryError) else type(exc).__name__
             attempt = item.attempts + 1
             retry = self.settings.retry
@@ -345,7 +345,7 @@ class TriggerService:
             self._wake.clear()
             try:
                 await self.deliver_once()
-            except Exception:  # noqa: BLE001 - the loop must survive (e.g. a locked database)
+            except Exception:
                 self.metrics.monitor_error("sink")
                 log.exception("delivery pass failed")
             due = self.next_due()
@@ -360,7 +360,7 @@ class TriggerService:
         while not self._stopping:
             try:
                 await asyncio.to_thread(self.poll_alarms_once)
-            except Exception:  # noqa: BLE001
+            except Exception:
                 self.metrics.monitor_error("trigger")
                 log.exception("alarm poll failed")
             await asyncio.sleep(self.settings.poll_interval_s)
@@ -371,7 +371,7 @@ class TriggerService:
         self._stopping = False
         try:
             self.reconcile_fingerprints()
-        except Exception:  # noqa: BLE001 - never block the daemon's start
+        except Exception:
             self.metrics.monitor_error("trigger")
             log.exception("fingerprint reconciliation failed")
         self._tasks = [asyncio.ensure_future(self._delivery_loop()),

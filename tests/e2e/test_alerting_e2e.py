@@ -90,7 +90,7 @@ class Procs:
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
 
     def start(self, name: str, args: list[str]) -> subprocess.Popen[bytes]:
-        log = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
+        log = open(self.logs / f"{name}.log", "ab")
         env = {k: v for k, v in os.environ.items() if not k.startswith("TUNEWATCH_")}
         env.update(PYTHONPATH=str(ROOT), HF_HUB_OFFLINE="1")
         p = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT,

@@ -159,7 +159,7 @@ class FakeKubeAPI:
             def _body(self) -> bytes:
                 return self.rfile.read(int(self.headers.get("content-length") or 0))
 
-            def do_GET(self) -> None:  # noqa: N802 - http.server naming
+            def do_GET(self) -> None:
                 path = self.path.split("?")[0]
                 if path == "/version":
                     return self._send(200, {"major": "1", "minor": "31",
@@ -189,7 +189,7 @@ class FakeKubeAPI:
                 api.created.append(obj)
                 return self._send(201 if self.command == "POST" else 200, obj)
 
-            do_POST = do_PUT = do_PATCH = _store  # noqa: N815
+            do_POST = do_PUT = do_PATCH = _store
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._thread = threading.Thread(

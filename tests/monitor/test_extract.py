@@ -491,7 +491,7 @@ def test_corrupt_gzipped_request_and_missing_brotli() -> None:
     with pytest.raises(ExtractError, match="^request: corrupt gzip data$"):
         run(CHAT, b"\x1f\x8b\x08garbage", dumps(CHAT_RESPONSE))
     try:
-        import brotli  # type: ignore[import-not-found]  # noqa: F401
+        import brotli  # type: ignore[import-not-found]
     except ImportError:
         with pytest.raises(ExtractError, match="content-encoding 'br' needs brotli"):
             run(CHAT, CHAT_REQUEST, b"\x0b\x02\x80{}\x03", encoding="br")
