@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -63,6 +63,8 @@ def _configure_logging(level: str) -> None:
         level=getattr(logging, level.upper(), logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # httpx logs every request URL at INFO (the upstream poll, with any password in the URL)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def _load(config: Path | None, overrides: dict[str, Any] | None = None) -> Settings:
@@ -140,8 +142,11 @@ def demo(
     config: Path | None = typer.Option(None, help="YAML config file"),
 ) -> None:
     """Start the embedded model, put the sidecar in front, send traffic, show where to look."""
-    settings = _load(config, _overrides(None, listen, admin_listen))
-    _configure_logging("warning")
+    overrides = _overrides(None, listen, admin_listen)
+    overrides.setdefault("log_level", "warning")  # the demo prints its own story
+    settings = _load(config, overrides)
+    _configure_logging(settings.log_level)
+    os.environ.setdefault("TQDM_DISABLE", "1")  # no model-loading progress bars in the story
     _run(_serve(settings, demo_traffic=True, exit_after=exit_after, n_requests=requests))
 
 
@@ -181,34 +186,81 @@ async def _serve(
                 startup_timeout_s=settings.local_model.startup_timeout_s,
                 cache_dir=settings.analysis.resolved_cache_dir(),
             )
-        except LocalModelError as exc:
-            console.print(f"[red]cannot start the embedded model:[/red] {exc}")
+        except (LocalModelError, OSError) as exc:
+            _fail_paragraph("cannot start the embedded model", str(exc))
             raise typer.Exit(1) from None
         settings = settings.model_copy(
             update={"upstream": settings.upstream.model_copy(update={"url": local.url})}
         )
+    failure: list[str] = []
     try:
         try:
             bound = Bound(proxy=bind(settings.proxy.listen), admin=bind(settings.admin.listen))
         except OSError as exc:
-            console.print(f"[red]cannot listen:[/red] {exc} (proxy.listen / admin.listen)")
+            _fail_paragraph("cannot listen", f"{exc.strerror or exc} (proxy.listen "
+                            f"{settings.proxy.listen}, admin.listen {settings.admin.listen}). "
+                            "Fix: stop the process using the port or choose another with "
+                            "--listen / --admin-listen.")
             raise typer.Exit(1) from None
         daemon = create_app(settings, CollectorRegistry())
         stop = asyncio.Event()
+        watcher = None
+        if local is not None:
+            watcher = asyncio.ensure_future(local.watch())
+
+            def on_model_gone(task: asyncio.Future[str]) -> None:
+                if not task.cancelled():
+                    failure.append(task.result())
+                    stop.set()
+
+            watcher.add_done_callback(on_model_gone)
 
         async def ready(b: Bound) -> None:
             _print_ready(settings, b, local is not None)
             if demo_traffic:
-                await _demo_traffic(b, n_requests)
-                await asyncio.to_thread(daemon.worker.wait_idle, 60.0)
+                problem = await _demo_traffic(b, n_requests)
+                if problem is not None:
+                    if local is not None:
+                        # A failed request is most often the model server dying: wait for the
+                        # watcher to see the exit so the message names the real cause.
+                        await asyncio.wait([asyncio.ensure_future(stop.wait())], timeout=3.0)
+                    if not failure:
+                        failure.append(problem)
+                    stop.set()
+                    return
+                if not await asyncio.to_thread(daemon.worker.wait_idle, 2.0):
+                    console.print("  analysing the samples (the first run also builds the static "
+                                  "embedding model: 1-2 minutes on 2 cores)...")
+                    if not await asyncio.to_thread(daemon.worker.wait_idle, 600.0):
+                        console.print("  [yellow]analysis is still running; the table shows "
+                                      "what is done so far[/yellow]")
                 _print_demo_summary(daemon, b)
                 if exit_after:
                     stop.set()
 
-        await serve_forever(daemon, bound, stop=stop, on_ready=ready, install_signal_handlers=True)
+        try:
+            await serve_forever(daemon, bound, stop=stop, on_ready=ready,
+                                install_signal_handlers=True)
+        finally:
+            if watcher is not None:
+                watcher.cancel()
     finally:
         if local is not None:
-            local.stop()
+            local.stop(keep_log=bool(failure))
+    if failure:
+        if local is not None and local.failure() is not None:
+            _fail_paragraph("the embedded model server stopped", local.explain(failure[0]))
+        elif local is not None and failure[0].startswith(("exited", "stopped")):
+            _fail_paragraph("the embedded model server stopped", local.explain(failure[0]))
+        else:
+            _fail_paragraph("the demo traffic failed", failure[0])
+        raise typer.Exit(1)
+
+
+def _fail_paragraph(title: str, text: str) -> None:
+    """An expected failure, for a person: one paragraph, no traceback."""
+    console.print(f"[bold red]{escape(title)}:[/bold red] {escape(text)}", soft_wrap=True,
+                  highlight=False)
 
 
 def _print_ready(settings: Settings, b: Bound, local: bool) -> None:
@@ -225,10 +277,12 @@ def _print_ready(settings: Settings, b: Bound, local: bool) -> None:
     console.print(Panel("\n".join(lines), title="tunewatch is running", expand=False))
 
 
-async def _demo_traffic(b: Bound, n: int) -> None:
-    from openai import AsyncOpenAI
+async def _demo_traffic(b: Bound, n: int) -> str | None:
+    """Send ``n`` requests through the sidecar; return why one failed (``None`` when all did)."""
+    from openai import APIError, AsyncOpenAI
 
-    client = AsyncOpenAI(base_url=b.proxy_url + "/v1", api_key="sk-demo-not-a-real-key")
+    client = AsyncOpenAI(base_url=b.proxy_url + "/v1", api_key="sk-demo-not-a-real-key",
+                         max_retries=0)
     prompts = [
         "The capital of France is",
         "Write one sentence about the ocean:",
@@ -240,21 +294,27 @@ async def _demo_traffic(b: Bound, n: int) -> None:
     try:
         for i in range(n):
             prompt = prompts[i % len(prompts)]
-            if i % 2 == 0:
-                r = await client.completions.create(
-                    model="gemma-3-270m", prompt=prompt, max_tokens=24, temperature=0, seed=i
-                )
-                text = r.choices[0].text
-            else:
-                stream = await client.completions.create(
-                    model="gemma-3-270m", prompt=prompt, max_tokens=24, temperature=0, seed=i,
-                    stream=True,
-                )
-                text = "".join([c.choices[0].text async for c in stream if c.choices])
+            try:
+                if i % 2 == 0:
+                    r = await client.completions.create(
+                        model="gemma-3-270m", prompt=prompt, max_tokens=24, temperature=0, seed=i
+                    )
+                    text = r.choices[0].text
+                else:
+                    stream = await client.completions.create(
+                        model="gemma-3-270m", prompt=prompt, max_tokens=24, temperature=0, seed=i,
+                        stream=True,
+                    )
+                    text = "".join([c.choices[0].text async for c in stream if c.choices])
+            except APIError as exc:
+                status = getattr(exc, "status_code", None)
+                return (f"demo request {i + 1}/{n} through the sidecar failed "
+                        f"({type(exc).__name__}{f', HTTP {status}' if status else ''}).")
             console.print(f"  demo request {i + 1}/{n}: {len(text.split())} words back"
                           + (" (streamed)" if i % 2 else ""))
     finally:
         await client.close()
+    return None
 
 
 def _print_demo_summary(daemon: Any, b: Bound) -> None:
@@ -280,13 +340,57 @@ def _print_demo_summary(daemon: Any, b: Bound) -> None:
                     total += sample.value
         table.add_row(name, f"{total:g}", meaning)
     console.print(table)
+    deployment = daemon.fingerprint.current()
+    parts = "; ".join(f"{k.replace('_', ' ')} {v}" for k, v in sorted(deployment.items()) if v)
+    if parts:
+        console.print(f"Deployment seen: {escape(parts)} (the full fingerprint is in /v1/status).",
+                      highlight=False)
     console.print(f"Look at {b.admin_url}/metrics (prefix tunewatch_) and {b.admin_url}/v1/status.")
-    console.print(json.dumps(daemon.fingerprint.current()), style="dim")
+
+
+@app.command()
+def doctor(
+    timeout: float = typer.Option(180.0, min=1, help="seconds to wait for the model to answer"),
+) -> None:
+    """Check the embedded model: no CPU instruction this machine cannot run in llama.cpp's
+    kernels, then one real completion. Exit 1 with the cause and the server log if it fails."""
+    from monitor.localmodel import (
+        NEVER_ALLOWED,
+        LocalModelError,
+        cpu_flags,
+        llama_libraries,
+        smoke_completion,
+        unsupported_instructions,
+    )
+
+    try:
+        libs = llama_libraries()
+        bad = unsupported_instructions(libs, cpu_flags())
+        if bad:
+            found = "; ".join(f"{lib}: " + ", ".join(f"{n} {flag}" for flag, n in sorted(c.items()))
+                              for lib, c in sorted(bad.items()))
+            _fail_paragraph("llama-cpp-python was built with CPU instructions it must not use",
+                            f"{found} (never allowed: {', '.join(sorted(NEVER_ALLOWED))}; others "
+                            "only where /proc/cpuinfo lists them). Fix: rebuild it portably with "
+                            "`bash scripts/install.sh`.")
+            raise typer.Exit(1)
+        out.print(f"[green]ok[/green] llama.cpp kernels: {len(libs)} libraries, no instruction "
+                  "this CPU lacks, no AMX or AVX-512")
+        text = smoke_completion(timeout_s=timeout)
+    except LocalModelError as exc:
+        _fail_paragraph("the embedded model failed its check", str(exc))
+        raise typer.Exit(1) from None
+    out.print(f"[green]ok[/green] the embedded Gemma 3 270M answered a completion "
+              f"({len(text.split())} words)")
 
 
 def main() -> None:
     _register_subcommands()
-    app(prog_name="tunewatch")
+    try:
+        app(prog_name="tunewatch")
+    except KeyboardInterrupt:
+        console.print("interrupted")
+        sys.exit(130)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -6,11 +6,17 @@ tests that need a real LLM server. Needs the ``demo`` extra.
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import os
+import re
+import shutil
+import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,8 +27,14 @@ from monitor.config import default_cache_dir
 MODEL_ALIAS = "gemma-3-270m"
 
 
+REINSTALL_FIX = (
+    "rebuild llama-cpp-python portably with `bash scripts/install.sh` (it compiles without "
+    "native CPU kernels and checks one completion), or see the log for an out-of-memory kill"
+)
+
+
 class LocalModelError(RuntimeError):
-    pass
+    """The embedded model cannot be started or has stopped; the message is for the user."""
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -59,7 +71,8 @@ class LocalModel:
         """OpenAI-style base URL (with ``/v1``)."""
         return self.url + "/v1"
 
-    def stop(self, timeout: float = 10.0) -> None:
+    def stop(self, timeout: float = 10.0, *, keep_log: bool = False) -> None:
+        """Stop the server; its log is deleted unless ``keep_log`` (kept to report a failure)."""
         if self.process.poll() is None:
             self.process.terminate()
             try:
@@ -70,7 +83,59 @@ class LocalModel:
         log = self._log
         if log is not None and hasattr(log, "close"):
             log.close()
-        self.log_path.unlink(missing_ok=True)
+        if not keep_log:
+            self.log_path.unlink(missing_ok=True)
+
+    def log_tail(self, lines: int = 12) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.rstrip().splitlines()[-lines:])
+
+    def accepts_connections(self, timeout: float = 1.0) -> bool:
+        host, port = self.url.removeprefix("http://").rsplit(":", 1)
+        try:
+            with socket.create_connection((host, int(port)), timeout=timeout):
+                return True
+        except OSError:
+            return False
+
+    def failure(self) -> str | None:
+        """Why the server is gone (``None`` while its process runs)."""
+        code = self.process.poll()
+        if code is None:
+            return None
+        return f"exited with {describe_exit(code)}"
+
+    async def watch(self, *, interval_s: float = 0.5, unreachable_after_s: float = 15.0) -> str:
+        """Wait until the server exits or stops accepting connections; return why.
+
+        Only the process and its listening socket are checked: llama-cpp-python's server holds
+        one lock per model, so its HTTP endpoints may not answer while a long completion runs.
+        """
+        unreachable_since: float | None = None
+        while True:
+            why = self.failure()
+            if why is not None:
+                return why
+            if await asyncio.to_thread(self.accepts_connections):
+                unreachable_since = None
+            else:
+                now = time.monotonic()
+                unreachable_since = unreachable_since or now
+                if now - unreachable_since >= unreachable_after_s:
+                    return f"stopped accepting connections for {unreachable_after_s:g}s"
+            await asyncio.sleep(interval_s)
+
+    def explain(self, why: str) -> str:
+        """One paragraph for the user: what happened, where the log is, how to fix it."""
+        tail = self.log_tail()
+        shown = f" Last lines of its log:\n{tail}" if tail else ""
+        return (
+            f"The embedded model server (llama.cpp, pid {self.process.pid}) {why}. Its log is "
+            f"{self.log_path}. Fix: {REINSTALL_FIX}.{shown}"
+        )
 
     def __enter__(self) -> LocalModel:
         return self
@@ -126,10 +191,11 @@ def start_local_model(
     lm = LocalModel(url=f"http://{host}:{port}", process=proc, log_path=log_path, _log=log)
     deadline = time.monotonic() + startup_timeout_s
     while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            tail = log_path.read_text(errors="replace")[-2000:]
-            lm.stop()
-            raise LocalModelError(f"llama.cpp server exited with {proc.returncode}:\n{tail}")
+        why = lm.failure()
+        if why is not None:
+            message = lm.explain(f"{why} while loading the model")
+            lm.stop(keep_log=True)
+            raise LocalModelError(message)
         try:
             r = httpx.get(lm.url + "/v1/models", timeout=1.0)
             if r.status_code == 200:
@@ -137,5 +203,114 @@ def start_local_model(
         except httpx.HTTPError:
             pass
         time.sleep(0.2)
+    message = lm.explain(f"did not answer within {startup_timeout_s:.0f}s")
+    lm.stop(keep_log=True)
+    raise LocalModelError(message)
+
+
+def describe_exit(code: int) -> str:
+    """``returncode`` of a child as words: ``signal SIGSEGV (11)`` or ``exit code 3``."""
+    if code < 0:
+        try:
+            return f"signal {signal.Signals(-code).name} ({-code})"
+        except ValueError:
+            return f"signal {-code}"
+    return f"exit code {code}"
+
+
+def smoke_completion(*, timeout_s: float = 120.0, cache_dir: Path | None = None) -> str:
+    """Start the embedded model, ask for one short completion, stop it; return the text.
+
+    Raises :class:`LocalModelError` naming the cause and the kept log when the server dies
+    (e.g. a CPU fault in a kernel) or answers with an error.
+    """
+    lm = start_local_model(startup_timeout_s=timeout_s, cache_dir=cache_dir)
+    try:
+        try:
+            r = httpx.post(lm.url + "/v1/completions", timeout=timeout_s, json={
+                "prompt": "The capital of France is", "max_tokens": 4, "temperature": 0})
+        except httpx.HTTPError as exc:
+            time.sleep(0.5)  # let a crashing process finish exiting so its status is known
+            why = lm.failure() or f"failed the first completion ({type(exc).__name__})"
+            raise LocalModelError(lm.explain(why)) from None
+        if r.status_code != 200:
+            raise LocalModelError(lm.explain(f"answered the first completion with HTTP "
+                                             f"{r.status_code}"))
+        text = str(r.json()["choices"][0]["text"])
+    except LocalModelError:
+        lm.stop(keep_log=True)
+        raise
     lm.stop()
-    raise LocalModelError(f"llama.cpp server did not answer within {startup_timeout_s:.0f}s")
+    return text
+
+
+# Instructions per CPU flag (as /proc/cpuinfo names them), matched in objdump's AT&T output.
+_ISA_PATTERNS: dict[str, re.Pattern[str]] = {
+    "amx_tile": re.compile(r"\b(ldtilecfg|sttilecfg|tileloadd|tileloaddt1|tilestored|tilezero|"
+                           r"tilerelease|tdpb[su][su]d|tdpbf16ps|tdpfp16ps)\b"),
+    "avx512f": re.compile(r"%zmm\d|%k[1-7]\b"),
+    "avx_vnni": re.compile(r"\{vex\}\s*vpdpbu?sds?\b"),
+    "avx2": re.compile(r"\b(vpermd|vpermq|vperm2i128|vinserti128|vextracti128|vpbroadcast[bwdq]|"
+                       r"vpmaskmov[dq]|vpsllv[dq]|vpsrlv[dq]|vpsrav[d])\b"),
+    "fma": re.compile(r"\bv?f[n]?m(add|sub)(132|213|231)[ps][sd]\b"),
+    "f16c": re.compile(r"\bvcvt(ph2ps|ps2ph)\b"),
+    "avx": re.compile(r"%ymm\d"),
+}
+
+
+def llama_libraries() -> list[Path]:
+    """The shared libraries llama-cpp-python loads (ggml's CPU kernels among them)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("llama_cpp")
+    if spec is None or not spec.submodule_search_locations:
+        raise LocalModelError("llama-cpp-python is not installed: pip install 'tunewatch[demo]'")
+    base = Path(next(iter(spec.submodule_search_locations)))
+    # Wheels store the versioned names (libggml.so, .so.0, .so.0.25.3) as copies: check one each.
+    unique: dict[str, Path] = {}
+    for path in sorted(base.rglob("*.so*"), key=lambda p: (len(p.name), p.name)):
+        if path.is_file():
+            unique.setdefault(hashlib.sha256(path.read_bytes()).hexdigest(), path)
+    return sorted(unique.values())
+
+
+def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> set[str]:
+    for line in cpuinfo.read_text().splitlines():
+        if line.startswith("flags"):
+            return set(line.split(":", 1)[1].split())
+    return set()
+
+
+def _disassembly(lib: Path) -> Iterator[str]:
+    objdump = shutil.which("objdump")
+    if objdump is None:
+        raise LocalModelError("objdump not found: install Debian's binutils")
+    with subprocess.Popen([objdump, "-d", "--no-show-raw-insn", str(lib)],
+                          stdout=subprocess.PIPE, text=True, errors="replace") as proc:
+        assert proc.stdout is not None
+        yield from proc.stdout
+
+
+# Never in our build, whatever the CPU reports: AMX faults on `ldtilecfg` where the kernel or the
+# hypervisor has not granted the tile state (seen on AMX Xeons), and AVX-512 is left out with it so
+# one wheel behaves the same on every x86-64-v3 machine.
+NEVER_ALLOWED = frozenset({"amx_tile", "avx512f"})
+
+
+def unsupported_instructions(libs: list[Path], flags: set[str]) -> dict[str, dict[str, int]]:
+    """For each library, how many instructions need a CPU flag that ``flags`` lacks (or one in
+    :data:`NEVER_ALLOWED`)."""
+    missing = {flag: pat for flag, pat in _ISA_PATTERNS.items()
+               if flag not in flags or flag in NEVER_ALLOWED}
+    found: dict[str, dict[str, int]] = {}
+    if not missing:
+        return found
+    for lib in libs:
+        counts: dict[str, int] = {}
+        for line in _disassembly(lib):
+            for flag, pat in missing.items():
+                if pat.search(line):
+                    counts[flag] = counts.get(flag, 0) + 1
+        if counts:
+            found[lib.name] = counts
+    return found

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import socket
 from collections.abc import Awaitable, Callable, Iterator
@@ -21,6 +22,8 @@ from monitor.app import Daemon
 from monitor.config import split_hostport
 from monitor.proxy import ResponseAborted
 
+log = logging.getLogger("tunewatch.server")
+
 
 class _QuietAborts(logging.Filter):
     """Drop uvicorn's traceback for responses the proxy aborts on purpose (upstream cut)."""
@@ -28,6 +31,18 @@ class _QuietAborts(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         exc = record.exc_info[1] if record.exc_info else None
         return not isinstance(exc, ResponseAborted)
+
+
+# uvicorn logs its lifecycle once per server; with two servers in one process every line came
+# twice and said nothing about which port. serve() logs one line of its own instead.
+_LIFECYCLE = ("Started server process", "Finished server process", "Shutting down",
+              "Waiting for application", "Application startup", "Application shutdown",
+              "Uvicorn running on")
+
+
+class _OneLifecycleLog(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (isinstance(record.msg, str) and record.msg.startswith(_LIFECYCLE))
 
 
 class _Server(uvicorn.Server):
@@ -91,7 +106,10 @@ async def serve(
     install_signal_handlers: bool = False,
 ) -> None:
     """Serve until ``stop`` is set (or SIGINT/SIGTERM when handlers are installed)."""
-    logging.getLogger("uvicorn.error").addFilter(_QuietAborts())
+    uvicorn_log = logging.getLogger("uvicorn.error")
+    for f in (_QuietAborts(), _OneLifecycleLog()):
+        if not any(type(g) is type(f) for g in uvicorn_log.filters):
+            uvicorn_log.addFilter(f)
     level = daemon.settings.log_level
     proxy_server = _Server(_config(daemon.proxy_app, level))
     admin_server = _Server(_config(daemon.admin_app, level))
@@ -100,6 +118,7 @@ async def serve(
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
     daemon.proxy_url = bound.proxy_url
+    urls = (bound.proxy_url, bound.admin_url)  # the sockets are closed once the servers stop
     await daemon.startup()
     tasks = [
         asyncio.ensure_future(proxy_server.serve(sockets=[bound.proxy])),
@@ -110,6 +129,8 @@ async def serve(
             if any(t.done() for t in tasks):
                 break
             await asyncio.sleep(0.01)
+        if proxy_server.started and admin_server.started:
+            log.info("serving: proxy %s, admin %s (pid %d)", urls[0], urls[1], os.getpid())
         if on_ready is not None and proxy_server.started and admin_server.started:
             result = on_ready(bound)
             if asyncio.iscoroutine(result):
@@ -122,6 +143,7 @@ async def serve(
         admin_server.should_exit = True
         await asyncio.gather(*tasks, return_exceptions=True)
         await daemon.shutdown()
+        log.info("stopped: proxy %s, admin %s", *urls)
         if install_signal_handlers:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(sig)

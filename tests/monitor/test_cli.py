@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -85,10 +86,35 @@ def test_serve_process_forwards_and_stops_on_sigterm(upstream, tmp_path: Path) -
         assert 'tunewatch_requests_total{method="GET",route="/v1/models",status_class="2xx"} 1.0' in metrics
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=20) == 0
+        assert proc.stdout is not None
+        log = proc.stdout.read().decode()
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+    # one lifecycle line each, naming both ports (uvicorn's own came once per server, unnamed)
+    assert log.count("serving: proxy") == 1 and log.count("stopped: proxy") == 1, log
+    assert f"127.0.0.1:{proxy}" in log and f"127.0.0.1:{admin}" in log
+    assert "Started server process" not in log and "Finished server process" not in log
+    assert "Traceback" not in log
+
+
+def test_serve_on_a_port_in_use_says_so_without_traceback(upstream) -> None:
+    _, url = upstream
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        r = subprocess.run(
+            [sys.executable, "-m", "monitor.cli", "serve", "--upstream", url,
+             "--listen", f"127.0.0.1:{port}", "--admin-listen", "127.0.0.1:0"],
+            capture_output=True, text=True, timeout=120,
+            env=dict(os.environ, TUNEWATCH_ANALYSIS__EMBEDDER="none",
+                     TUNEWATCH_ANALYSIS__REFUSAL_CLASSIFIER="false"))
+    out = r.stdout + r.stderr
+    assert r.returncode == 1, out
+    assert "cannot listen" in out and f"127.0.0.1:{port}" in out and "--listen" in out
+    assert "Traceback" not in out
 
 
 @pytest.mark.llm
@@ -104,3 +130,7 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert proc.returncode == 0, out[-3000:]
     assert f"http://127.0.0.1:{admin}/metrics" in out
     assert "tunewatch_requests_total" in out and "demo request 4/4" in out
+    assert "Deployment seen: model gemma-3-270m" in out
+    # no stray JSON, no doubled server logs, no progress bars, no traceback
+    assert not [line for line in out.splitlines() if line.lstrip().startswith("{")], out[-3000:]
+    assert "uvicorn" not in out and "Loading weights" not in out and "Traceback" not in out
