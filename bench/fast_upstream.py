@@ -1,18 +1,21 @@
 """A minimal, fast OpenAI-shaped upstream for the overhead benchmark (run as a process).
 
 POST /v1/chat/completions -> a fixed JSON completion, or with ``"stream": true`` an SSE stream of
-CHUNKS chunks sent back to back. Header ``x-bench-delay-ms: N`` adds N ms of service time.
+CHUNKS chunks sent back to back. Header ``x-bench-delay-ms: N`` or ``"user": "delay-N"`` in the
+body (which every proxy forwards) adds N ms of service time.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import re
 import sys
 
 import uvicorn
 
 CHUNKS = 8
+DELAY_IN_BODY = re.compile(rb'"user"\s*:\s*"delay-(\d+)"')
 BODY = json.dumps({
     "id": "chatcmpl-bench", "object": "chat.completion", "created": 1700000000, "model": "bench",
     "choices": [{"index": 0, "message": {"role": "assistant", "content": "Benchmark answer. " * 8},
@@ -40,6 +43,9 @@ async def app(scope, receive, send):  # type: ignore[no-untyped-def]
         body += m.get("body", b"")
         if not m.get("more_body"):
             break
+    delay = DELAY_IN_BODY.search(body)  # service time a proxy cannot drop (headers it may)
+    if delay:
+        await asyncio.sleep(int(delay.group(1)) / 1000)
     if b'"stream": true' in body or b'"stream":true' in body:
         await send({"type": "http.response.start", "status": 200,
                     "headers": [(b"content-type", b"text/event-stream")]})

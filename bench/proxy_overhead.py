@@ -1,15 +1,24 @@
-"""Sidecar overhead, measured side by side in one run (this machine is noisy: compare ratios).
+"""Sidecar overhead beside its peers, measured side by side in one run (compare ratios).
 
-Starts a fast local upstream (bench/fast_upstream.py) and two sidecars in front of it (upstream
-client aiohttp and httpx), then sends the same load direct and through each sidecar, interleaved
-in short rounds so that noise hits all targets alike:
-  * concurrency 1, non-streaming and streaming (time to first chunk);
-  * a fixed open-loop rate (default 200 rps), non-streaming and streaming;
-  * closed-loop throughput at concurrency 32, against an upstream with zero service time (the
-    sidecar's own CPU ceiling) and with 50 ms of simulated model time per request.
-Prints added p50/p99 latency, added time to first chunk and throughput ratios.
+Starts a fast local upstream (bench/fast_upstream.py) and, in front of it, Tunewatch with sampling
+off and with its defaults, plus the peers that are installed (``--peers nginx,litellm``): nginx
+(Debian; ``proxy_buffering off`` and upstream keepalive, the practical floor) and the LiteLLM
+proxy (PyPI, in its own virtualenv, ``--litellm-venv``; pass-through to the same upstream). The
+same load goes direct and through each target, interleaved in short rounds so that noise hits all
+targets alike; the load generator is pinned to one core:
 
-    .venv/bin/python bench/proxy_overhead.py [--quick] [--rate 200]
+  * concurrency 1, non-streaming and streaming (time to first chunk, TTFC);
+  * a fixed open-loop rate (default 200 rps), non-streaming;
+  * closed-loop throughput at concurrency 32 against an upstream with zero service time (the
+    proxy's own CPU ceiling) and with 50 ms of simulated model time per request;
+  * CPU time per request of each server process (user + system from /proc, whole process tree),
+    and what each proxy adds over the upstream alone.
+
+    .venv/bin/python bench/proxy_overhead.py [--quick] [--rate 200] [--peers nginx,litellm]
+
+LiteLLM's environment: ``python3 -m venv ~/.cache/tunewatch/bench-litellm &&
+~/.cache/tunewatch/bench-litellm/bin/pip install 'litellm[proxy]'`` (kept out of the project's
+dependencies; started with ``LITELLM_LOCAL_MODEL_COST_MAP=True`` so it never fetches anything).
 """
 
 from __future__ import annotations
@@ -17,18 +26,25 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
 ROOT = Path(__file__).resolve().parents[1]
 PAYLOAD = b'{"model": "bench", "messages": [{"role": "user", "content": "Say something."}]}'
 STREAM_PAYLOAD = PAYLOAD[:-1] + b', "stream": true}'
+DEFAULT_LITELLM_VENV = Path.home() / ".cache" / "tunewatch" / "bench-litellm"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+# Sent to every target; LiteLLM refuses to start without a master key and checks it.
+BENCH_KEY = "sk-bench-" + "5f0c" * 8
 
 
 def free_port() -> int:
@@ -39,11 +55,13 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_up(url: str, timeout: float = 60) -> None:
+def wait_up(url: str, timeout: float = 120, proc: subprocess.Popen[bytes] | None = None) -> None:
     import httpx
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"{url}: the process exited with {proc.returncode}")
         try:
             httpx.get(url, timeout=1)
             return
@@ -52,43 +70,147 @@ def wait_up(url: str, timeout: float = 60) -> None:
     raise RuntimeError(f"{url} did not start")
 
 
-def start_processes(tmp: Path) -> tuple[dict[str, str], list[subprocess.Popen[bytes]]]:
-    procs: list[subprocess.Popen[bytes]] = []
-    up = free_port()
-    procs.append(subprocess.Popen([sys.executable, str(ROOT / "bench/fast_upstream.py"), str(up)]))
-    upstream = f"http://127.0.0.1:{up}"
-    wait_up(upstream + "/")
-    targets = {"direct": upstream}
-    for client in ("aiohttp", "httpx"):
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU of ``pid`` and its live descendants (nginx workers, uvicorn workers)."""
+    total = 0.0
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / CLK_TCK
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
+@dataclass
+class Target:
+    name: str
+    url: str
+    proc: subprocess.Popen[bytes] | None  # None: the upstream itself (direct)
+    own_cpu_s: float = 0.0
+    upstream_cpu_s: float = 0.0
+    requests: int = 0
+    latency: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
+    rps: dict[int, list[float]] = field(default_factory=dict)
+
+
+class Stack:
+    """The upstream and every proxy in front of it, as processes."""
+
+    def __init__(self, tmp: Path, peers: set[str], litellm_venv: Path) -> None:
+        self.tmp = tmp
+        self.procs: list[subprocess.Popen[bytes]] = []
+        up = free_port()
+        self.upstream = self._spawn([sys.executable, str(ROOT / "bench/fast_upstream.py"),
+                                     str(up)])
+        self.upstream_url = f"http://127.0.0.1:{up}"
+        wait_up(self.upstream_url + "/", proc=self.upstream)
+        self.targets = [Target("direct", self.upstream_url, None)]
+        try:
+            if "nginx" in peers:
+                self._nginx()
+            self._tunewatch("tunewatch-nosample", {"TUNEWATCH_SAMPLING__RATE": "0"})
+            self._tunewatch("tunewatch", {})
+            if "litellm" in peers:
+                self._litellm(litellm_venv)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _spawn(self, cmd: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+        p = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL, start_new_session=True)
+        self.procs.append(p)
+        return p
+
+    def _tunewatch(self, name: str, extra: dict[str, str]) -> None:
         port, admin = free_port(), free_port()
-        env = dict(os.environ, TUNEWATCH_UPSTREAM__CLIENT=client, TUNEWATCH_LOG_LEVEL="warning",
-                   TUNEWATCH_STORE__PATH=str(tmp / f"{client}.db"),
-                   TUNEWATCH_SAMPLING__RATE="1.0", TUNEWATCH_ANALYSIS__EMBEDDER="none",
-                   TUNEWATCH_ANALYSIS__REFUSAL_CLASSIFIER="false",
-                   TUNEWATCH_DEPLOYMENT__POLL_MODELS_INTERVAL_S="0")
-        procs.append(subprocess.Popen(
-            [sys.executable, "-m", "monitor.cli", "serve", "--upstream", upstream,
-             "--listen", f"127.0.0.1:{port}", "--admin-listen", f"127.0.0.1:{admin}"],
-            env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        wait_up(f"http://127.0.0.1:{admin}/healthz")
-        targets[f"sidecar-{client}"] = f"http://127.0.0.1:{port}"
-    return targets, procs
+        env = dict(os.environ, TUNEWATCH_LOG_LEVEL="warning", HF_HUB_OFFLINE="1",
+                   TUNEWATCH_STORE__PATH=str(self.tmp / f"{name}.db"),
+                   TUNEWATCH_DEPLOYMENT__POLL_MODELS_INTERVAL_S="0", **extra)
+        p = self._spawn([sys.executable, "-m", "monitor.cli", "serve", "--upstream",
+                         self.upstream_url, "--listen", f"127.0.0.1:{port}", "--admin-listen",
+                         f"127.0.0.1:{admin}"], env)
+        wait_up(f"http://127.0.0.1:{admin}/healthz", proc=p)
+        self.targets.append(Target(name, f"http://127.0.0.1:{port}", p))
+
+    def _nginx(self) -> None:
+        nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists()
+                                          else None)
+        if nginx is None:
+            print("(nginx not installed: apt-get install nginx; skipped)")
+            return
+        port = free_port()
+        d = self.tmp / "nginx"
+        d.mkdir()
+        up = self.upstream_url.removeprefix("http://")
+        temps = "".join(f"  {k}_temp_path {d}/{k};\n"
+                        for k in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+        (d / "nginx.conf").write_text(
+            f"worker_processes 1;\ndaemon off;\npid {d}/nginx.pid;\nerror_log {d}/error.log warn;\n"
+            "events { worker_connections 4096; }\n"
+            f"http {{\n  access_log off;\n{temps}"
+            f"  upstream up {{ server {up}; keepalive 64; }}\n"
+            f"  server {{\n    listen 127.0.0.1:{port};\n    location / {{\n"
+            "      proxy_pass http://up;\n      proxy_http_version 1.1;\n"
+            '      proxy_set_header Connection "";\n      proxy_buffering off;\n'
+            "      proxy_request_buffering off;\n    }\n  }\n}\n")
+        p = self._spawn([nginx, "-p", str(d), "-c", str(d / "nginx.conf")])
+        wait_up(f"http://127.0.0.1:{port}/", proc=p)
+        version = subprocess.run([nginx, "-v"], capture_output=True, text=True).stderr.strip()
+        self.targets.append(Target(f"nginx ({version.rsplit('/', 1)[-1]})",
+                                   f"http://127.0.0.1:{port}", p))
+
+    def _litellm(self, venv: Path) -> None:
+        exe = venv / "bin" / "litellm"
+        if not exe.exists():
+            print(f"(LiteLLM not installed in {venv}: see this script's docstring; skipped)")
+            return
+        port = free_port()
+        cfg = self.tmp / "litellm.yaml"
+        cfg.write_text("model_list:\n  - model_name: bench\n    litellm_params:\n"
+                       f"      model: openai/bench\n      api_base: {self.upstream_url}/v1\n"
+                       "      api_key: sk-bench-not-a-key\n"
+                       "litellm_settings:\n  drop_params: true\n  telemetry: false\n")
+        env = dict(os.environ, LITELLM_LOCAL_MODEL_COST_MAP="True", LITELLM_LOG="ERROR",
+                   LITELLM_MASTER_KEY=BENCH_KEY, NO_PROXY="*", no_proxy="*")
+        p = self._spawn([str(exe), "--config", str(cfg), "--host", "127.0.0.1", "--port",
+                         str(port), "--num_workers", "1"], env)
+        wait_up(f"http://127.0.0.1:{port}/health/liveliness", timeout=240, proc=p)
+        self.targets.append(Target("litellm", f"http://127.0.0.1:{port}", p))
+
+    def stop(self) -> None:
+        for p in self.procs:
+            if p.poll() is None:
+                p.terminate()
+        for p in self.procs:
+            try:
+                p.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
 
 
 async def one(session: aiohttp.ClientSession, base: str, stream: bool,
               delay_ms: int = 0) -> tuple[float, float]:
+    """(total, time to first chunk) of one request."""
+    body = STREAM_PAYLOAD if stream else PAYLOAD
+    if delay_ms:  # the upstream reads the delay from the body, which every proxy forwards
+        body = body[:-1] + f', "user": "delay-{delay_ms}"}}'.encode()
     t0 = time.perf_counter()
     first = None
-    headers = {"content-type": "application/json"}
-    if delay_ms:
-        headers["x-bench-delay-ms"] = str(delay_ms)
-    async with session.post(base + "/v1/chat/completions",
-                            data=STREAM_PAYLOAD if stream else PAYLOAD,
-                            headers=headers) as r:
+    async with session.post(base + "/v1/chat/completions", data=body,
+                            headers={"content-type": "application/json",
+                                     "authorization": f"Bearer {BENCH_KEY}"}) as r:
         async for _ in r.content.iter_any():
             if first is None:
                 first = time.perf_counter() - t0
-        assert r.status == 200, r.status
+        if r.status != 200:
+            raise RuntimeError(f"{base}: HTTP {r.status}")
     total = time.perf_counter() - t0
     return total, first if first is not None else total
 
@@ -98,41 +220,37 @@ def pct(xs: list[float], q: float) -> float:
     return xs[min(len(xs) - 1, int(q * len(xs)))]
 
 
-async def sequential(session, targets, n: int, stream: bool) -> dict[str, list[tuple[float, float]]]:
-    out: dict[str, list[tuple[float, float]]] = {k: [] for k in targets}
-    for base in targets.values():  # warm-up
-        for _ in range(20):
-            await one(session, base, stream)
-    for _ in range(n):
-        for name, base in targets.items():
-            out[name].append(await one(session, base, stream))
-    return out
+async def measured(stack: Stack, t: Target, coro: Any) -> Any:
+    """Await one measured phase of ``t``, charging it the CPU its process tree (and the upstream,
+    which serves every target's requests) spent meanwhile."""
+    own0 = tree_cpu_seconds(t.proc.pid) if t.proc is not None else 0.0
+    up0 = tree_cpu_seconds(stack.upstream.pid)
+    result = await coro
+    t.own_cpu_s += (tree_cpu_seconds(t.proc.pid) - own0) if t.proc is not None else 0.0
+    t.upstream_cpu_s += tree_cpu_seconds(stack.upstream.pid) - up0
+    t.requests += len(result) if isinstance(result, list) else int(result[1])
+    return result
 
 
-async def fixed_rate(session, base: str, rate: float, seconds: float, stream: bool):
-    lat: list[tuple[float, float]] = []
-    lag: list[float] = []
-    tasks = []
+async def sequential(session: aiohttp.ClientSession, base: str, n: int,
+                     stream: bool) -> list[tuple[float, float]]:
+    return [await one(session, base, stream) for _ in range(n)]
+
+
+async def fixed_rate(session: aiohttp.ClientSession, base: str, rate: float, seconds: float,
+                     stream: bool) -> list[tuple[float, float]]:
     start = time.perf_counter()
-    n = int(rate * seconds)
-
-    async def fire(at: float) -> None:
-        now = time.perf_counter()
-        lag.append(now - at)
-        lat.append(await one(session, base, stream))
-
-    for i in range(n):
-        at = start + i / rate
-        delay = at - time.perf_counter()
+    tasks = []
+    for i in range(int(rate * seconds)):
+        delay = start + i / rate - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
-        tasks.append(asyncio.ensure_future(fire(at)))
-    await asyncio.gather(*tasks)
-    return lat, lag
+        tasks.append(asyncio.ensure_future(one(session, base, stream)))
+    return list(await asyncio.gather(*tasks))
 
 
-async def throughput(session, base: str, seconds: float, concurrency: int,
-                     delay_ms: int = 0) -> float:
+async def throughput(session: aiohttp.ClientSession, base: str, seconds: float,
+                     concurrency: int, delay_ms: int) -> tuple[float, int]:
     done = 0
     stop_at = time.perf_counter() + seconds
 
@@ -144,87 +262,93 @@ async def throughput(session, base: str, seconds: float, concurrency: int,
 
     t0 = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return done / (time.perf_counter() - t0)
+    return done / (time.perf_counter() - t0), done
 
 
-def report_latency(title: str, res: dict[str, list[tuple[float, float]]], ttfb: bool) -> None:
-    print(f"\n## {title}")
-    print(f"{'target':<16}{'n':>6}{'p50 ms':>10}{'p99 ms':>10}{'added p50':>12}{'added p99':>12}"
-          + (f"{'ttfc p50':>10}{'added':>8}" if ttfb else ""))
-    d = res["direct"]
-    d50, d99 = pct([x[0] for x in d], .5), pct([x[0] for x in d], .99)
-    f50 = pct([x[1] for x in d], .5)
-    for name, xs in res.items():
-        p50, p99 = pct([x[0] for x in xs], .5), pct([x[0] for x in xs], .99)
-        line = (f"{name:<16}{len(xs):>6}{p50 * 1e3:>10.3f}{p99 * 1e3:>10.3f}"
-                f"{(p50 - d50) * 1e3:>+12.3f}{(p99 - d99) * 1e3:>+12.3f}")
-        if ttfb:
-            t50 = pct([x[1] for x in xs], .5)
-            line += f"{t50 * 1e3:>10.3f}{(t50 - f50) * 1e3:>+8.3f}"
-        print(line)
-
-
-async def main(args: argparse.Namespace) -> None:
+async def run(args: argparse.Namespace) -> None:
+    peers = {p for p in args.peers.split(",") if p}
     with tempfile.TemporaryDirectory() as tmp:
-        targets, procs = start_processes(Path(tmp))
+        stack = Stack(Path(tmp), peers, args.litellm_venv)  # stops what it started on failure
+        # pin the load generator only now: the servers it started keep every core
+        if len(os.sched_getaffinity(0)) > 1:
+            os.sched_setaffinity(0, {args.core})
         try:
-            conn = aiohttp.TCPConnector(limit=0)
-            async with aiohttp.ClientSession(connector=conn, auto_decompress=False) as session:
-                n = 100 if args.quick else 400
-                print(f"# proxy overhead benchmark  (cores={os.cpu_count()}, "
-                      f"sampling rate 1.0, analysis worker on, embedder off)")
-                res = await sequential(session, targets, n, stream=False)
-                report_latency(f"concurrency 1, non-streaming ({n} requests per target)", res, False)
-                res = await sequential(session, targets, n, stream=True)
-                report_latency(f"concurrency 1, streaming SSE ({n} per target)", res, True)
-
-                rounds = 2 if args.quick else 4
-                secs = 2.0
-                for stream in (False, True):
-                    agg: dict[str, list[tuple[float, float]]] = {k: [] for k in targets}
-                    lags: dict[str, list[float]] = {k: [] for k in targets}
-                    for _ in range(rounds):
-                        for name, base in targets.items():
-                            lat, lag = await fixed_rate(session, base, args.rate, secs, stream)
-                            agg[name] += lat
-                            lags[name] += lag
-                    kind = "streaming" if stream else "non-streaming"
-                    report_latency(f"fixed rate {args.rate:g} rps, {kind} "
-                                   f"({rounds} interleaved rounds of {secs:g}s)", agg, stream)
-                    worst = max(pct(v, .99) for v in lags.values())
-                    print(f"(load generator p99 scheduling lag: {worst * 1e3:.2f} ms)")
-
-                for delay_ms in (0, 50):
-                    what = ("zero service time: measures the sidecar's own CPU ceiling"
-                            if delay_ms == 0 else
-                            f"{delay_ms} ms simulated model service time per request")
-                    print(f"\n## throughput, closed loop, concurrency 32, upstream with {what}")
-                    tp: dict[str, list[float]] = {k: [] for k in targets}
-                    for _ in range(rounds):
-                        for name, base in targets.items():
-                            tp[name].append(await throughput(session, base, 2.0, 32, delay_ms))
-                    direct = statistics.median(tp["direct"])
-                    for name, xs in tp.items():
-                        m = statistics.median(xs)
-                        print(f"{name:<16}{m:>10.0f} req/s   ratio {m / direct:.3f}x direct")
+            await measure(stack, args)
         finally:
-            for p in procs:
-                p.terminate()
-            for p in procs:
-                try:
-                    p.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    p.kill()
+            stack.stop()
 
 
-if __name__ == "__main__":
-    ap = argparse.ArgumentParser(description=__doc__)
+async def measure(stack: Stack, args: argparse.Namespace) -> None:
+    targets = stack.targets
+    n = 100 if args.quick else 400
+    rounds = 2 if args.quick else 4
+    print(f"# proxy overhead benchmark (cores={os.cpu_count()}, load generator on core "
+          f"{sorted(os.sched_getaffinity(0))}, targets: {', '.join(t.name for t in targets)})")
+    conn = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(connector=conn, auto_decompress=False) as session:
+        for t in targets:  # warm-up
+            for stream in (False, True):
+                await sequential(session, t.url, 20, stream)
+        for key, stream in (("c1", False), ("c1-stream", True)):
+            for _ in range(rounds):
+                for t in targets:
+                    res = await measured(stack, t, sequential(session, t.url, n // rounds, stream))
+                    t.latency.setdefault(key, []).extend(res)
+        for _ in range(rounds):
+            for t in targets:
+                res = await measured(stack, t, fixed_rate(session, t.url, args.rate, 2.0, False))
+                t.latency.setdefault("rate", []).extend(res)
+        for delay_ms in (0, 50):
+            for _ in range(rounds):
+                for t in targets:
+                    rps, _ = await measured(stack, t, throughput(session, t.url, 2.0, 32,
+                                                                 delay_ms))
+                    t.rps.setdefault(delay_ms, []).append(rps)
+    report(targets, args.rate)
+
+
+def report(targets: list[Target], rate: float) -> None:
+    d = targets[0]
+
+    def lat(t: Target, key: str, i: int, q: float) -> float:
+        return pct([x[i] for x in t.latency[key]], q) * 1e3
+
+    print("\n| target | added p50 / p99 c=1 (ms) | added TTFC p50 / p99 (ms) | "
+          f"p50 / p99 at {rate:g} rps (ms) | req/s ratio 0 ms / 50 ms | CPU µs/req of the "
+          "proxy process | CPU µs/req added (proxy + upstream vs direct) |")
+    print("|---|---|---|---|---|---|---|")
+    d_rps = {k: statistics.median(v) for k, v in d.rps.items()}
+    d_cpu = d.upstream_cpu_s / max(1, d.requests) * 1e6
+    for t in targets:
+        rps = {k: statistics.median(v) / d_rps[k] for k, v in t.rps.items()}
+        own = t.own_cpu_s / max(1, t.requests) * 1e6
+        total = (t.own_cpu_s + t.upstream_cpu_s) / max(1, t.requests) * 1e6
+        print(f"| {t.name} "
+              f"| {lat(t, 'c1', 0, .5) - lat(d, 'c1', 0, .5):+.2f} / "
+              f"{lat(t, 'c1', 0, .99) - lat(d, 'c1', 0, .99):+.2f} "
+              f"| {lat(t, 'c1-stream', 1, .5) - lat(d, 'c1-stream', 1, .5):+.2f} / "
+              f"{lat(t, 'c1-stream', 1, .99) - lat(d, 'c1-stream', 1, .99):+.2f} "
+              f"| {lat(t, 'rate', 0, .5):.2f} / {lat(t, 'rate', 0, .99):.2f} "
+              f"| {rps[0]:.2f}x / {rps[50]:.2f}x | {own:.0f} | {total - d_cpu:+.0f} |")
+    print(f"\n(direct: {d_rps[0]:.0f} req/s at 0 ms, {d_rps[50]:.0f} req/s at 50 ms, upstream "
+          f"{d_cpu:.0f} CPU µs/req; {d.requests} requests per target)")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--rate", type=float, default=200.0)
-    a = ap.parse_args()
+    ap.add_argument("--peers", default="", help="comma-separated: nginx,litellm")
+    ap.add_argument("--litellm-venv", type=Path, default=DEFAULT_LITELLM_VENV)
+    ap.add_argument("--core", type=int, default=0, help="core the load generator is pinned to")
+    args = ap.parse_args()
     try:
         import uvloop
 
-        uvloop.run(main(a))
+        uvloop.run(run(args))
     except ImportError:
-        asyncio.run(main(a))
+        asyncio.run(run(args))
+
+
+if __name__ == "__main__":
+    main()
