@@ -1,6 +1,7 @@
 """The contract every Tunewatch detector satisfies.
 
-A detector consumes one observation at a time (``update(x)``) and returns a frozen
+A detector consumes one observation at a time (``update(x)``, or a batch in order with
+``update_many(xs)``, which returns the state after the last one) and returns a frozen
 :class:`DetectorState` snapshot: the monitoring statistic, the alarm threshold, the latched drift
 flag, the number of observations seen since the last ``reset()`` and the id of the reference the
 detector compares against.
@@ -24,7 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol, Self, runtime_checkable
 
@@ -70,6 +71,8 @@ class Detector(Protocol):
     """Structural type of every detector (see the module docstring for semantics)."""
 
     def update(self, x: Any) -> DetectorState: ...
+
+    def update_many(self, xs: Iterable[Any]) -> DetectorState: ...
 
     @property
     def drift_detected(self) -> bool: ...

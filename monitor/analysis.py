@@ -274,11 +274,11 @@ class ScalarDriftAnalyzer:
     FEATURES = ("prompt_length", "response_length", "latency")
 
     def __init__(self, *, metrics: Metrics, states: StateStore) -> None:
-        from detectors.scalar import ScalarDriftDetector
+        from detectors.scalar import AdwinDetector
 
         self._metrics = metrics
         self._states = states
-        self._detectors = {f: ScalarDriftDetector(method="adwin") for f in self.FEATURES}
+        self._detectors = {f: AdwinDetector() for f in self.FEATURES}
         for f, det in self._detectors.items():
             _restore(det, states.load(f), f)
         self.error: str | None = None

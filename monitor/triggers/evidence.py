@@ -7,10 +7,10 @@ excerpt of the latest probe run, redacted example transcripts (only when the dae
 text), the detector states read from the metrics registry, dashboard links, and the alert that
 fired (for Alertmanager triggers). Nothing here holds unredacted text.
 
->>> wilson(8, 10)
-(0.8, 0.4902, 0.9433)
->>> wilson(0, 0)
-(None, None, None)
+>>> rate_with_ci(8, 10)
+{'rate': 0.8, 'ci95': [0.4902, 0.9433], 'failed': 8, 'n': 10}
+>>> rate_with_ci(0, 0)
+{'rate': None, 'ci95': [None, None], 'failed': 0, 'n': 0}
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from urllib.parse import urlencode
 
 from prometheus_client import CollectorRegistry
 
+from detectors.stats import wilson_interval
 from monitor.redaction import Redactor
 from monitor.store import Store
 from monitor.triggers.model import TriggerEvent
@@ -42,17 +43,6 @@ DASHBOARDS = {"governance": "tunewatch-governance", "safety": "tunewatch-safety"
 MAX_TRANSCRIPT_CHARS = 280
 
 
-def wilson(k: int, n: int, z: float = 1.959964) -> tuple[float | None, float | None, float | None]:
-    """Rate and 95% Wilson score interval of k successes in n trials (rounded to 4 places)."""
-    if n <= 0:
-        return None, None, None
-    p = k / n
-    den = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / den
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
-    return round(p, 4), round(max(0.0, centre - half), 4), round(min(1.0, centre + half), 4)
-
-
 def detected_by(test: bool, cusum: bool) -> list[str]:
     """Which detector found a probe category regressed: the per-run exact test against the
     baseline (Fisher with Holm's correction) and/or the probe refusal CUSUM, which accumulates
@@ -64,9 +54,13 @@ def detected_by(test: bool, cusum: bool) -> list[str]:
     return [name for name, hit in (("fisher_holm", test), ("cusum", cusum)) if hit]
 
 
-def _rate(k: int, n: int) -> dict[str, Any]:
-    p, lo, hi = wilson(k, n)
-    return {"rate": p, "ci95": [lo, hi], "failed": k, "n": n}
+def rate_with_ci(k: int, n: int) -> dict[str, Any]:
+    """Failure rate of ``k`` in ``n`` with its 95% Wilson interval, rounded to 4 places (``None``
+    without units)."""
+    if n <= 0:
+        return {"rate": None, "ci95": [None, None], "failed": k, "n": n}
+    p, lo, hi = wilson_interval(k, n)
+    return {"rate": round(p, 4), "ci95": [round(lo, 4), round(hi, 4)], "failed": k, "n": n}
 
 
 class EvidenceBuilder:
@@ -112,12 +106,12 @@ class EvidenceBuilder:
         cats: dict[str, Any] = {}
         for cat, s in sorted(json.loads(summary).items()):
             n = int(s.get("passed", 0)) + int(s.get("failed", 0))
-            entry: dict[str, Any] = {"current": _rate(int(s.get("failed", 0)), n),
+            entry: dict[str, Any] = {"current": rate_with_ci(int(s.get("failed", 0)), n),
                                      "unscoreable": s.get("unscoreable", 0),
                                      "regression": bool(s.get("regression", False)),
                                      "p_adjusted": s.get("p_adjusted")}
             if s.get("baseline_n"):
-                entry["baseline"] = _rate(int(s["baseline_failed"]), int(s["baseline_n"]))
+                entry["baseline"] = rate_with_ci(int(s["baseline_failed"]), int(s["baseline_n"]))
             if s.get("cusum"):
                 entry["cusum"] = s["cusum"]
             entry["detected_by"] = detected_by(entry["regression"],

@@ -1,4 +1,4 @@
-"""Run-length calibration helpers shared by the detectors.
+"""Run-length calibration of the integer-weight Bernoulli CUSUM (:mod:`detectors.cusum`).
 
 * :func:`integer_cusum_arl` — exact average run length (ARL) of a CUSUM whose increments are two
   integers (a Bernoulli CUSUM with integer-scaled log-likelihood-ratio weights), by solving the
@@ -6,12 +6,11 @@
   detector itself uses the same integer weights, the number is the detector's ARL, not an
   approximation of it.
 * :func:`integer_cusum_threshold` — the smallest integer threshold whose ARL reaches a target ARL0.
-* :func:`wilson_interval` — Wilson score interval of a binomial proportion.
+* :func:`simulate_integer_cusum` — run lengths by simulation, to check the Markov chain against.
 """
 
 from __future__ import annotations
 
-import math
 from functools import lru_cache
 
 import numpy as np
@@ -22,11 +21,7 @@ __all__ = [
     "integer_cusum_arl",
     "integer_cusum_threshold",
     "simulate_integer_cusum",
-    "wilson_interval",
-    "Z95",
 ]
-
-Z95 = 1.959963984540054
 
 
 def _arl_vector(up: int, down: int, p_up: float, h: int) -> np.ndarray:
@@ -119,22 +114,3 @@ def simulate_integer_cusum(
         rl[hit] = n
         alive &= ~hit
     return rl
-
-
-def wilson_interval(k: int, n: int, *, z: float = Z95) -> tuple[float, float, float]:
-    """``(p_hat, lo, hi)``: the Wilson score interval of ``k`` successes in ``n`` trials.
-
-    With ``n == 0`` the estimate is NaN and the interval is ``[0, 1]``.
-
-    >>> tuple(round(v, 4) for v in wilson_interval(5, 100))
-    (0.05, 0.0215, 0.1118)
-    """
-    if n < 0 or k < 0 or k > n:
-        raise ValueError(f"need 0 <= k <= n, got k={k}, n={n}")
-    if n == 0:
-        return math.nan, 0.0, 1.0
-    p = k / n
-    denom = 1.0 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return p, max(0.0, centre - half), min(1.0, centre + half)
