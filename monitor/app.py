@@ -22,6 +22,8 @@ from prometheus_client import CollectorRegistry
 from monitor import __version__
 from monitor.admin import create_admin_app
 from monitor.config import Settings
+from monitor.detection.collector import DetectorCollector
+from monitor.detection.host import DetectorHost
 from monitor.fingerprint import FingerprintTracker
 from monitor.metrics import Metrics
 from monitor.pipeline import Analyzer, Pipeline
@@ -56,6 +58,7 @@ class Daemon:
     pipeline: Pipeline
     worker: AnalysisWorker
     fingerprint: FingerprintTracker
+    host: DetectorHost
     clock: Callable[[], float] = time.time
     upstream_health: UpstreamHealth = field(default_factory=UpstreamHealth)
     background: list[asyncio.Task[Any]] = field(default_factory=list)
@@ -179,6 +182,8 @@ def create_app(
         raise ValueError("upstream.url must be set before create_app (the CLI starts a local model)")
     metrics = Metrics(registry, max_label_values=settings.metrics.max_label_values)
     store = Store(settings.store.path)
+    host = DetectorHost(clock=clock)
+    registry.register(DetectorCollector(host))
     queue = SampleQueue(maxsize=settings.sampling.queue_size, metrics=metrics)
     policy = SamplingPolicy(rate=settings.sampling.rate, routes=settings.sampling.routes)
     up = settings.upstream
@@ -204,7 +209,8 @@ def create_app(
     if analyzers is None:
         from monitor.analysis import build_analyzers
 
-        analyzers = build_analyzers(settings, metrics=metrics, store=store, clock=clock)
+        analyzers = build_analyzers(settings, metrics=metrics, store=store, host=host,
+                                    clock=clock)
     pipeline = Pipeline(
         metrics=metrics,
         store=store,
@@ -221,10 +227,7 @@ def create_app(
     def checkpoint() -> None:
         """Periodic housekeeping on the worker thread: save detector states, then delete samples
         older than ``store.retention_days``."""
-        for analyzer in pipeline.analyzers:
-            save = getattr(analyzer, "checkpoint", None)
-            if save is not None:
-                save()
+        host.checkpoint()
         pruned = pipeline.prune(older_than_s=retention_s)
         if pruned:
             log.info("pruned %d samples older than %g days", pruned, settings.store.retention_days)
@@ -249,6 +252,7 @@ def create_app(
         pipeline=pipeline,
         worker=worker,
         fingerprint=fingerprint,
+        host=host,
         clock=clock,
     )
     daemon.admin_app = create_admin_app(
@@ -267,29 +271,12 @@ def create_app(
 
 
 def _install_detector_api(daemon: Daemon) -> None:
-    """``GET /v1/detectors`` (states) and ``POST /v1/detectors/reset`` (after a review)."""
-    from fastapi import Depends, HTTPException
+    """``GET /v1/detectors`` (states) and ``POST /v1/detectors/reset`` (after a review), over
+    every hosted detector."""
+    from monitor.detection.api import make_router
 
-    from monitor.analysis import DetectorRegistry
-
-    registry = DetectorRegistry(daemon.pipeline.analyzers, metrics=daemon.metrics,
-                                lock=daemon.pipeline.lock)
-    daemon.extras["detectors"] = registry
-    guard = daemon.admin_app.state.guard
-
-    @daemon.admin_app.get("/v1/detectors", tags=["detectors"], dependencies=[Depends(guard)],
-                          summary="State of every detector: statistic, threshold, drift, n")
-    def detector_states() -> dict[str, Any]:
-        return {"detectors": registry.states()}
-
-    @daemon.admin_app.post("/v1/detectors/reset", tags=["detectors"],
-                           dependencies=[Depends(guard)],
-                           summary="Reset one detector (?name=) or all after a review")
-    def reset_detectors(name: str | None = None) -> dict[str, Any]:
-        try:
-            return {"reset": registry.reset(name)}
-        except KeyError:
-            raise HTTPException(404, f"no detector named {name!r}") from None
+    daemon.admin_app.include_router(make_router(host=daemon.host,
+                                                guard=daemon.admin_app.state.guard))
 
 
 def _install_probes(daemon: Daemon) -> None:
@@ -313,6 +300,7 @@ def _install_probes(daemon: Daemon) -> None:
             settings=daemon.settings.probes,
             metrics=daemon.metrics,
             store=daemon.store,
+            host=daemon.host,
             target_base_url=target,
             clock=daemon.clock,
             classifier_loader=load_classifier,

@@ -23,7 +23,6 @@ from __future__ import annotations
 import platform
 import threading
 from collections.abc import Callable
-from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 
@@ -212,64 +211,14 @@ class Metrics:
         for reason in DROP_REASONS:
             self.samples_dropped.labels(reason=reason)
 
-        # --- detectors ----------------------------------------------------------------------
-        drift_labels = ["detector"]
-        self.drift_statistic = Gauge(
-            "tunewatch_drift_statistic", "Current test statistic of a drift detector.",
-            drift_labels, registry=r,
-        )
-        self.drift_threshold = Gauge(
-            "tunewatch_drift_threshold",
-            "Alarm threshold of a drift detector (calibrated to its expected run time).",
-            drift_labels, registry=r,
-        )
-        self.drift_detected = Gauge(
-            "tunewatch_drift_detected", "1 while a drift detector is in alarm, else 0.",
-            drift_labels, registry=r,
-        )
-        self.drift_samples = Gauge(
-            "tunewatch_drift_samples", "Observations a drift detector has seen since its last reset.",
-            drift_labels, registry=r,
-        )
-        self.drift_reference_info = Gauge(
-            "tunewatch_drift_reference_info", "Reference set a drift detector compares against.",
-            ["detector", "reference_id"], registry=r,
-        )
+        # --- detectors: their state is read from the detector host at scrape time
+        # (monitor/detection/collector.py); only the verdict counts are here.
         self.refusal_verdicts = Counter(
             "tunewatch_refusal_verdicts_total",
             "Refusal-classifier verdicts by source (traffic, probe), category and verdict "
             "(refused, complied, unscoreable).",
             ["source", "category", "verdict"],
             registry=r,
-        )
-        rate_labels = ["source", "category"]
-        self.refusal_rate = Gauge(
-            "tunewatch_refusal_rate", "Estimated refusal rate.", rate_labels, registry=r
-        )
-        self.refusal_rate_lower = Gauge(
-            "tunewatch_refusal_rate_lower", "Lower 95% confidence bound of the refusal rate.",
-            rate_labels, registry=r,
-        )
-        self.refusal_rate_upper = Gauge(
-            "tunewatch_refusal_rate_upper", "Upper 95% confidence bound of the refusal rate.",
-            rate_labels, registry=r,
-        )
-        self.refusal_rate_baseline = Gauge(
-            "tunewatch_refusal_rate_baseline", "Baseline refusal rate of the base model.",
-            rate_labels, registry=r,
-        )
-        self.refusal_cusum_statistic = Gauge(
-            "tunewatch_refusal_cusum_statistic", "Bernoulli CUSUM statistic for a refusal-rate drop.",
-            rate_labels, registry=r,
-        )
-        self.refusal_cusum_threshold = Gauge(
-            "tunewatch_refusal_cusum_threshold", "CUSUM threshold set from the target ARL0.",
-            rate_labels, registry=r,
-        )
-        self.refusal_regression_detected = Gauge(
-            "tunewatch_refusal_regression_detected",
-            "1 while the refusal-rate CUSUM is in alarm, else 0.",
-            rate_labels, registry=r,
         )
 
         # --- probes -------------------------------------------------------------------------
@@ -359,20 +308,6 @@ class Metrics:
         """Read the queue depth live at scrape time."""
         self.queue_depth.set_function(lambda: float(depth()))
         self.queue_capacity.set(capacity)
-
-    def export_refusal_cusum(self, *, source: str, category: str, cusum: Any) -> None:
-        """Export a refusal-rate CUSUM (``detectors.cusum.BernoulliCusum``): statistic,
-        threshold, alarm and, once it has observations, the rate with its 95% interval."""
-        st = cusum.state
-        labels = {"source": source, "category": category}
-        if st.n:
-            p, lo, hi = cusum.rate()
-            self.refusal_rate.labels(**labels).set(p)
-            self.refusal_rate_lower.labels(**labels).set(lo)
-            self.refusal_rate_upper.labels(**labels).set(hi)
-        self.refusal_cusum_statistic.labels(**labels).set(st.statistic)
-        self.refusal_cusum_threshold.labels(**labels).set(st.threshold)
-        self.refusal_regression_detected.labels(**labels).set(1.0 if st.drift else 0.0)
 
     def monitor_error(self, stage: str) -> None:
         self.monitor_errors.labels(stage=stage if stage in ERROR_STAGES else OTHER).inc()

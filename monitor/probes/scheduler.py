@@ -9,8 +9,10 @@ an exception) is counted as ``tunewatch_probe_runs_total{status="failed"}`` and 
 
 Refusal verdicts of the disallowed and obfuscated categories feed one Bernoulli CUSUM per category
 (:class:`detectors.cusum.BernoulliCusum`, in-control rate = the baseline's refusal rate, drop of
-``min_effect_size``), whose state is saved in SQLite after every run and restored at start, so
-evidence accumulates across runs and restarts. The rotation offset of the subset persists too.
+``min_effect_size``), hosted by the daemon's detector host as ``refusal_rate/probe/<category>``
+(exported, resettable through ``POST /v1/detectors/reset``, alarms to the triggers like every
+hosted detector). Their state is saved in ``probe_state`` with every run and restored at start,
+so evidence accumulates across runs and restarts. The rotation offset of the subset persists too.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,12 +29,14 @@ from typing import Any
 
 import httpx
 
+from detectors.base import DetectorState
+from monitor.detection.host import DetectorHost
 from monitor.metrics import Metrics
 from monitor.probes.baseline import Baseline, check_suite, load_baseline
 from monitor.probes.config import ProbeSettings
 from monitor.probes.evaluate import Evaluation, evaluate
 from monitor.probes.runner import ProbeRunner, new_run_id
-from monitor.probes.scoring import RefusalClassifier, score_run
+from monitor.probes.scoring import RefusalClassifier, ScoredRun, score_run
 from monitor.probes.suite import REFUSAL_CATEGORIES, Probe, Suite, resolve_suite
 from monitor.store import Store
 
@@ -70,7 +74,10 @@ CREATE INDEX IF NOT EXISTS probe_attempts_category ON probe_attempts (category, 
 CREATE TABLE IF NOT EXISTS probe_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
-CusumFactory = Callable[..., Any]
+
+def cusum_name(category: str) -> str:
+    """Name of a category's probe refusal CUSUM in the detector host."""
+    return f"refusal_rate/probe/{category}"
 
 
 class ProbeRunFailed(RuntimeError):
@@ -85,7 +92,7 @@ class ProbeRunResult:
     ended_at: float
     evaluation: Evaluation | None = None
     error: str | None = None
-    cusum: dict[str, Any] = field(default_factory=dict)  # category -> DetectorState
+    cusum: dict[str, DetectorState] = field(default_factory=dict)  # category -> state
 
     @property
     def regressions(self) -> list[str]:
@@ -98,10 +105,21 @@ def _default_classifier(kind: str) -> RefusalClassifier:
     return load_classifier(kind)  # type: ignore[arg-type]
 
 
-def _default_cusum(**kw: Any) -> Any:
-    from detectors.cusum import BernoulliCusum
+class _ProbeStateSlot:
+    """A probe CUSUM's row in ``probe_state`` (a :class:`monitor.detection.host.StateSlot`)."""
 
-    return BernoulliCusum(**kw)
+    def __init__(self, store: Store, key: str) -> None:
+        self._store = store
+        self._key = key
+
+    def load(self) -> dict[str, Any] | None:
+        rows = self._store.query("SELECT value FROM probe_state WHERE key = ?", (self._key,))
+        return json.loads(rows[0][0]) if rows else None
+
+    def save(self, state: Mapping[str, Any]) -> None:
+        with self._store.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO probe_state VALUES (?, ?)",
+                       (self._key, json.dumps(dict(state))))
 
 
 class ProbeScheduler:
@@ -111,19 +129,20 @@ class ProbeScheduler:
         settings: ProbeSettings,
         metrics: Metrics,
         store: Store,
+        host: DetectorHost,
         target_base_url: str,
         clock: Callable[[], float] = time.time,
         classifier: RefusalClassifier | None = None,
         classifier_loader: Callable[[str], RefusalClassifier] = _default_classifier,
         suite: Suite | None = None,
         baseline: Baseline | None = None,
-        cusum_factory: CusumFactory = _default_cusum,
         transport: httpx.AsyncBaseTransport | None = None,
         first_run_delay_s: float = 30.0,
     ) -> None:
         self.settings = settings
         self.metrics = metrics
         self.store = store
+        self.host = host
         self.target_base_url = target_base_url.rstrip("/")
         self._clock = clock
         self._classifier = classifier
@@ -141,9 +160,9 @@ class ProbeScheduler:
         self._scheduler: Any = None
         store.ensure_schema(DDL)
         self._groups = self._unit_groups()
-        self._cusums: dict[str, Any] = {}
+        self._cusums: dict[str, str] = {}  # category -> hosted detector name
         if baseline is not None:
-            self._cusums = self._make_cusums(baseline, cusum_factory)
+            self._cusums = self._host_cusums(baseline)
         self._export_baseline()
         self._restore_last_runs()
 
@@ -189,7 +208,6 @@ class ProbeScheduler:
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
             self._scheduler = None
-        self._save_cusums()
 
     async def _job(self) -> None:
         await self.run_once()
@@ -253,7 +271,7 @@ class ProbeScheduler:
         states = self._update_cusums(scored)
         ended = self._clock()
         self._record_success(run_id, started, ended, scored, evaluation, next_offset, states)
-        self._export(scored, evaluation, states)
+        self._export(scored, evaluation)
         return ProbeRunResult(run_id, "ok", started, ended, evaluation=evaluation, cusum=states)
 
     # -- subsets -------------------------------------------------------------------------------
@@ -280,7 +298,9 @@ class ProbeScheduler:
         return [p for g in chosen for p in g], (offset + size) % n
 
     # -- CUSUM ---------------------------------------------------------------------------------
-    def _make_cusums(self, baseline: Baseline, factory: CusumFactory) -> dict[str, Any]:
+    def _host_cusums(self, baseline: Baseline) -> dict[str, str]:
+        from detectors.cusum import BernoulliCusum
+
         out = {}
         for cat in REFUSAL_CATEGORIES:
             rates = baseline.categories.get(cat)
@@ -288,46 +308,32 @@ class ProbeScheduler:
                 continue
             p0 = min(0.98, max(0.02, rates.passed / (rates.passed + rates.failed)))
             p1 = max(p0 - self.settings.min_effect_size, p0 / 2)
-            det = factory(p0=p0, p1=p1, arl0=self.settings.cusum_arl0,
-                          reference_id=f"{baseline.run_id}/{cat}")
-            saved = self._get_state(f"cusum:{cat}")
-            if saved:
-                try:
-                    det.load_state(json.loads(saved))
-                except (ValueError, TypeError, KeyError) as e:
-                    # another baseline or configuration: start afresh, say so
-                    log.warning("probe CUSUM state for %s not restored: %s", cat, e)
-            out[cat] = det
+            det = BernoulliCusum(p0=p0, p1=p1, arl0=self.settings.cusum_arl0,
+                                 reference_id=f"{baseline.run_id}/{cat}")
+            name = cusum_name(cat)
+            # restored from probe_state by the host (another baseline or configuration: the
+            # host logs it and the CUSUM starts afresh)
+            self.host.add_refusal_rate(name, det, source="probe", category=cat,
+                                       baseline_rate=rates.passed / (rates.passed + rates.failed),
+                                       slot=_ProbeStateSlot(self.store, f"cusum:{cat}"))
+            out[cat] = name
         return out
 
-    def _update_cusums(self, scored: Any) -> dict[str, Any]:
+    def _update_cusums(self, scored: ScoredRun) -> dict[str, DetectorState]:
         # one observation per probe (repeats collapsed): refused (pass) = True, complied = False
-        states: dict[str, Any] = {}
+        verdicts: dict[str, list[bool]] = {}
         for (cat, _key), outcome in scored.unit_outcomes().items():
-            det = self._cusums.get(cat)
-            if det is not None and outcome != "unscoreable":
-                states[cat] = det.update(outcome == "pass")
-        for cat, det in self._cusums.items():
-            states.setdefault(cat, det.state)
+            if cat in self._cusums and outcome != "unscoreable":
+                verdicts.setdefault(cat, []).append(outcome == "pass")
+        states: dict[str, DetectorState] = {}
+        for cat, name in self._cusums.items():
+            xs = verdicts.get(cat)
+            states[cat] = self.host.update_many(name, xs) if xs else self.host.state(name)
         return states
 
-    def _save_cusums(self) -> None:
-        if not self._cusums:
-            return
-        with self.store.transaction() as db:
-            for cat, det in self._cusums.items():
-                db.execute("INSERT OR REPLACE INTO probe_state VALUES (?, ?)",
-                           (f"cusum:{cat}", json.dumps(det.state_dict())))
-
-    def reset_cusum(self, category: str | None = None) -> None:
-        for cat, det in self._cusums.items():
-            if category in (None, cat):
-                det.reset()
-        self._save_cusums()
-
-    @property
-    def cusums(self) -> dict[str, Any]:
-        return dict(self._cusums)
+    def cusum_states(self) -> dict[str, DetectorState]:
+        """Category -> state of its probe refusal CUSUM."""
+        return {cat: self.host.state(name) for cat, name in self._cusums.items()}
 
     # -- storage ---------------------------------------------------------------------------------
     def _get_state(self, key: str) -> str | None:
@@ -343,8 +349,9 @@ class ProbeScheduler:
                  self.baseline.run_id if self.baseline else None, error),
             )
 
-    def _record_success(self, run_id: str, started: float, ended: float, scored: Any,
-                        ev: Evaluation, next_offset: int, cusum: dict[str, Any]) -> None:
+    def _record_success(self, run_id: str, started: float, ended: float, scored: ScoredRun,
+                        ev: Evaluation, next_offset: int, cusum: dict[str, DetectorState]
+                        ) -> None:
         summary = {
             cat: {
                 "passed": t.passed, "failed": t.failed, "unscoreable": t.unscoreable,
@@ -374,9 +381,9 @@ class ProbeScheduler:
             )
             db.execute("INSERT OR REPLACE INTO probe_state VALUES ('rotation_offset', ?)",
                        (str(next_offset),))
-            for cat, det in self._cusums.items():
+            for cat, name in self._cusums.items():  # with the run, in its transaction
                 db.execute("INSERT OR REPLACE INTO probe_state VALUES (?, ?)",
-                           (f"cusum:{cat}", json.dumps(det.state_dict())))
+                           (f"cusum:{cat}", json.dumps(self.host.state_dict(name))))
 
     # -- metrics ---------------------------------------------------------------------------------
     def _export_baseline(self) -> None:
@@ -386,11 +393,8 @@ class ProbeScheduler:
             scored = r.passed + r.failed
             if scored:
                 self.metrics.probe_baseline_failure_rate.labels(category=cat).set(r.failed / scored)
-                if cat in REFUSAL_CATEGORIES:
-                    self.metrics.refusal_rate_baseline.labels(source="probe", category=cat).set(
-                        r.passed / scored)
 
-    def _export(self, scored: Any, ev: Evaluation, states: dict[str, Any]) -> None:
+    def _export(self, scored: ScoredRun, ev: Evaluation) -> None:
         m = self.metrics
         for sa in scored.attempts:
             cat = sa.attempt.category
@@ -408,5 +412,3 @@ class ProbeScheduler:
                     m.probe_baseline_failure_rate.labels(category=cat).set(c.baseline_rate)
                 m.probe_regression_pvalue.labels(category=cat).set(c.p_adjusted)
                 m.probe_regression_detected.labels(category=cat).set(int(c.regression))
-        for cat in states:
-            m.export_refusal_cusum(source="probe", category=cat, cusum=self._cusums[cat])

@@ -4,8 +4,9 @@ What changed (before/after), baseline versus current probe failure rates per cat
 Wilson intervals (from the ``probe_runs`` table when the probe scheduler has written one) with the
 detector that found each regression (``detected_by``) and the probe CUSUM state, a report
 excerpt of the latest probe run, redacted example transcripts (only when the daemon retains redacted
-text), the detector states read from the metrics registry, dashboard links, and the alert that
-fired (for Alertmanager triggers). Nothing here holds unredacted text.
+text), the state of every hosted detector (a detector-host snapshot: traffic drift and refusal-rate
+detectors and the probe CUSUMs), dashboard links, and the alert that fired (for Alertmanager
+triggers). Nothing here holds unredacted text.
 
 >>> rate_with_ci(8, 10)
 {'rate': 0.8, 'ci95': [0.4902, 0.9433], 'failed': 8, 'n': 10}
@@ -16,28 +17,17 @@ fired (for Alertmanager triggers). Nothing here holds unredacted text.
 from __future__ import annotations
 
 import json
-import math
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlencode
 
-from prometheus_client import CollectorRegistry
-
 from detectors.stats import wilson_interval
+from monitor.detection.host import Snapshot
 from monitor.redaction import Redactor
 from monitor.store import Store
 from monitor.triggers.model import TriggerEvent
 
-DETECTOR_FAMILIES = (
-    "tunewatch_drift_statistic", "tunewatch_drift_threshold", "tunewatch_drift_detected",
-    "tunewatch_drift_samples", "tunewatch_refusal_rate", "tunewatch_refusal_rate_lower",
-    "tunewatch_refusal_rate_upper", "tunewatch_refusal_rate_baseline",
-    "tunewatch_refusal_cusum_statistic", "tunewatch_refusal_cusum_threshold",
-    "tunewatch_refusal_regression_detected", "tunewatch_probe_failure_rate",
-    "tunewatch_probe_baseline_failure_rate", "tunewatch_probe_regression_pvalue",
-    "tunewatch_probe_regression_detected",
-)
 DASHBOARDS = {"governance": "tunewatch-governance", "safety": "tunewatch-safety",
               "drift": "tunewatch-drift"}
 MAX_TRANSCRIPT_CHARS = 280
@@ -64,11 +54,12 @@ def rate_with_ci(k: int, n: int) -> dict[str, Any]:
 
 
 class EvidenceBuilder:
-    def __init__(self, *, store: Store, registry: CollectorRegistry,
+    def __init__(self, *, store: Store,
+                 detectors: Callable[[], Mapping[str, Snapshot]] | None,
                  dashboard_url: str | None, clock: Callable[[], float],
                  redactor: Redactor | None = None, max_transcripts: int = 3) -> None:
         self._store = store
-        self._registry = registry
+        self._detectors = detectors
         self._dashboard_url = dashboard_url
         self._clock = clock
         self._redactor = redactor or Redactor()
@@ -139,16 +130,11 @@ class EvidenceBuilder:
         text = " ".join(text.split())
         return text if len(text) <= MAX_TRANSCRIPT_CHARS else text[:MAX_TRANSCRIPT_CHARS] + "…"
 
-    def detectors(self) -> dict[str, float | None]:
-        out: dict[str, float | None] = {}
-        for metric in self._registry.collect():
-            for sample in metric.samples:
-                if sample.name in DETECTOR_FAMILIES:
-                    labels = ",".join(f'{k}="{v}"' for k, v in sorted(sample.labels.items()))
-                    # JSON has no NaN/Inf: an undefined threshold is reported as null
-                    value = sample.value if math.isfinite(sample.value) else None
-                    out[f"{sample.name}{{{labels}}}"] = value
-        return out
+    def detectors(self) -> dict[str, dict[str, Any]]:
+        """Every hosted detector's state by name (NaN/Inf become null: JSON has neither)."""
+        if self._detectors is None:
+            return {}
+        return {name: snap.as_dict() for name, snap in self._detectors().items()}
 
     def links(self, now: float, event: TriggerEvent) -> dict[str, str]:
         links: dict[str, str] = {}

@@ -1,6 +1,6 @@
 """Wire the trigger service into a :class:`monitor.app.Daemon` (called at the end of create_app).
 
-Adds: the fingerprint listener, the admin routes (``/v1/alertmanager``, ``/v1/triggers``), the
+Adds: the fingerprint listener, the detector-host alarm listener, the admin routes (``/v1/alertmanager``, ``/v1/triggers``), the
 delivery and alarm-poll loops (startup/shutdown hooks), the ``triggers`` readiness details, and
 ``daemon.extras["triggers"]`` (the service, for the probe scheduler: call
 ``service.on_probe_result(result)`` after each run). If the daemon already holds a probe scheduler
@@ -34,12 +34,13 @@ def install(daemon: Any, *, settings: TriggerSettings | None = None,
         settings=settings,
         store=daemon.store,
         metrics=daemon.metrics,
-        registry=daemon.registry,
         clock=daemon.clock,
         fingerprint_current=daemon.fingerprint.current,
+        detectors=daemon.host.snapshot,
         **service_kwargs,
     )
     daemon.fingerprint.add_listener(service.on_fingerprint_change)
+    daemon.host.subscribe(service.on_alarm)
     admin_token = daemon.settings.admin.resolved_token()
     daemon.admin_app.include_router(make_router(
         service=service, metrics=daemon.metrics,

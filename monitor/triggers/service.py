@@ -2,8 +2,10 @@
 
 Sources: fingerprint changes (:meth:`TriggerService.on_fingerprint_change`, a FingerprintTracker
 listener), probe regression findings (:meth:`on_probe_result`, called by the probe scheduler after
-each run), sustained drift / refusal-rate alarms (:meth:`poll_alarms_once`, polled from the metrics
-registry), Alertmanager notifications (:meth:`on_alerts`, via ``/v1/alertmanager``).
+each run), sustained drift / refusal-rate alarms (:meth:`on_alarm` receives the detector host's
+alarm events; :meth:`check_alarms` raises those held for ``drift_sustain_s``), Alertmanager
+notifications (:meth:`on_alerts`, via ``/v1/alertmanager``). Nothing is read back from the
+metrics registry: what the detectors know comes from the host's events and snapshots.
 
 Delivery: :meth:`deliver_once` sends every due outbox item to its sink; failures are retried with
 exponential backoff and jitter (``base * 2**(attempt-1)`` capped at ``max_backoff``, then a uniform
@@ -18,13 +20,13 @@ import random
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import SimpleNamespace
 from typing import Any
 
 import httpx
-from prometheus_client import CollectorRegistry
 
+from monitor.detection.host import AlarmEvent, Snapshot
 from monitor.metrics import Metrics
 from monitor.store import Store
 from monitor.triggers.config import (
@@ -78,6 +80,13 @@ def build_sinks(settings: TriggerSettings,
     return out
 
 
+def _alarm_key(event: AlarmEvent) -> tuple[str, ...]:
+    """``("drift", detector)`` or ``("refusal", source, category)``."""
+    if event.info.family == "drift":
+        return ("drift", event.name)
+    return ("refusal", event.info.labels["source"], event.info.labels["category"])
+
+
 def backoff(attempt: int, *, base: float, cap: float, rng: random.Random) -> float:
     """Delay before retry number ``attempt`` (1-based): jitter in [d/2, d].
 
@@ -96,21 +105,20 @@ class TriggerService:
         settings: TriggerSettings,
         store: Store,
         metrics: Metrics,
-        registry: CollectorRegistry,
         sinks: Sequence[Sink] | None = None,
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
         fingerprint_current: Callable[[], dict[str, str]] | None = None,
+        detectors: Callable[[], Mapping[str, Snapshot]] | None = None,
     ) -> None:
         self.settings = settings
         self.metrics = metrics
-        self._registry = registry
         self._clock = clock
         self._rng = rng or random.Random()
         self._fingerprint_current = fingerprint_current or (lambda: {})
         self.sinks = {s.name: s for s in (build_sinks(settings) if sinks is None else sinks)}
         self.outbox = Outbox(store=store, sinks=list(self.sinks), clock=clock)
-        self.evidence = EvidenceBuilder(store=store, registry=registry,
+        self.evidence = EvidenceBuilder(store=store, detectors=detectors,
                                         dashboard_url=settings.dashboard_url, clock=clock)
         self._lock = threading.Lock()
         self._alarm_since: dict[tuple[str, ...], float] = {}
@@ -232,31 +240,28 @@ class TriggerService:
             refs.append(ticket.ref)
         return {"accepted": accepted, "ignored": ignored, "tickets": refs}
 
-    def poll_alarms_once(self) -> list[Ticket]:
-        """Raise a trigger for every drift / refusal-rate alarm held for ``drift_sustain_s``."""
-        now = self._clock()
-        active: set[tuple[str, ...]] = set()
-        out: list[Ticket] = []
-        for metric in self._registry.collect():
-            for s in metric.samples:
-                if s.name == "tunewatch_drift_detected":
-                    key: tuple[str, ...] = ("drift", s.labels.get("detector", ""))
-                elif s.name == "tunewatch_refusal_regression_detected":
-                    key = ("refusal", s.labels.get("source", ""), s.labels.get("category", ""))
-                else:
-                    continue
-                if s.value < 1:
-                    continue
-                active.add(key)
-                since = self._alarm_since.setdefault(key, now)
-                if now - since >= self.settings.drift_sustain_s and key not in self._alarm_raised:
-                    self._alarm_raised.add(key)
-                    out.append(self.raise_trigger(self._alarm_event(key, now - since)))
-        for key in list(self._alarm_since):
-            if key not in active:
+    def on_alarm(self, event: AlarmEvent) -> None:
+        """A hosted detector's alarm turned on or off (a detector-host listener; thread-safe).
+
+        An alarm that stays on for ``drift_sustain_s`` raises one trigger per episode
+        (:meth:`check_alarms`); a reset ends the episode."""
+        key = _alarm_key(event)
+        with self._lock:
+            if event.drift:
+                self._alarm_since.setdefault(key, event.at)
+            else:
                 self._alarm_since.pop(key, None)
                 self._alarm_raised.discard(key)
-        return out
+
+    def check_alarms(self) -> list[Ticket]:
+        """Raise a trigger for every drift / refusal-rate alarm held for ``drift_sustain_s``."""
+        now = self._clock()
+        with self._lock:
+            due = [(key, now - since) for key, since in sorted(self._alarm_since.items())
+                   if now - since >= self.settings.drift_sustain_s
+                   and key not in self._alarm_raised]
+            self._alarm_raised.update(key for key, _ in due)
+        return [self.raise_trigger(self._alarm_event(key, held)) for key, held in due]
 
     def _alarm_event(self, key: tuple[str, ...], held: float) -> TriggerEvent:
         if key[0] == "drift":
@@ -359,7 +364,7 @@ class TriggerService:
     async def _alarm_loop(self) -> None:
         while not self._stopping:
             try:
-                await asyncio.to_thread(self.poll_alarms_once)
+                await asyncio.to_thread(self.check_alarms)
             except Exception:
                 self.metrics.monitor_error("trigger")
                 log.exception("alarm poll failed")

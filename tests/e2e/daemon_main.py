@@ -31,7 +31,7 @@ def _wire_probes(daemon: Any, bound: Bound, probes: Any, e2e: dict[str, Any]) ->
     from monitor.probes.scheduler import ProbeScheduler
 
     sched = ProbeScheduler(settings=probes, metrics=daemon.metrics, store=daemon.store,
-                           target_base_url=bound.proxy_url + "/v1", clock=daemon.clock,
+                           host=daemon.host, target_base_url=bound.proxy_url + "/v1", clock=daemon.clock,
                            classifier=load_classifier(e2e.get("classifier", "static")),
                            first_run_delay_s=float(e2e.get("first_run_delay_s", 1.0)))
     service = install(daemon)  # the daemon's trigger service (idempotent)

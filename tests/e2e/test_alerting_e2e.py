@@ -363,8 +363,8 @@ def test_alerts_to_tickets_end_to_end(tmp_path: Path, upstream: Upstream) -> Non
         assert cat["regression"] is True
         assert cat["current"]["rate"] > cat["baseline"]["ci95"][1]  # outside the base's interval
         assert reg["ticket"]["owner"] == "safety-board@example.com"
-        assert any(k.startswith("tunewatch_probe_regression_detected")
-                   for k in reg["evidence"]["detectors"])
+        probe_cusum = reg["evidence"]["detectors"]["refusal_rate/probe/disallowed"]
+        assert probe_cusum["source"] == "probe" and probe_cusum["n"] > 0  # the host's snapshot
         assert (tmp_path / "tickets" / f"{reg['ticket']['id']}.md").exists()
 
         if os.environ.get("TW_E2E_EVIDENCE"):

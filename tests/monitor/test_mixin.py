@@ -14,10 +14,15 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 from prometheus_client import CollectorRegistry, start_http_server
 
+from detectors.cusum import BernoulliCusum
+from detectors.mmd import EmbeddingDriftDetector
+from monitor.detection.collector import DetectorCollector
+from monitor.detection.host import DetectorHost
 from monitor.metrics import Metrics
 from monitor.mixin.alerts import alerts, recording_rules, rule_groups
 from monitor.mixin.config import POD_MODEL_INFO, MixinConfig
@@ -140,6 +145,7 @@ def test_critical_alerts_and_required_routing() -> None:
 def _exported_names() -> set[str]:
     registry = CollectorRegistry()
     Metrics(registry)
+    registry.register(DetectorCollector(DetectorHost()))  # detector families, read at scrape
     suffixes = {
         "counter": ("_total",),
         "histogram": ("_bucket", "_sum", "_count"),
@@ -385,6 +391,25 @@ def test_all_panel_queries_substitute_every_variable() -> None:
 CATEGORIES = ("hate", "capability_qa", "fairness_gender")
 
 
+def _host(registry: CollectorRegistry) -> DetectorHost:
+    """Real detectors in a detector host, exported on ``registry`` as the daemon does."""
+    host = DetectorHost()
+    registry.register(DetectorCollector(host))
+    ref = np.random.default_rng(0).normal(size=(40, 4))
+    for d in ("prompt_embedding", "response_embedding"):
+        host.add_drift(d, EmbeddingDriftDetector(reference=ref, reference_id="ref-1", window=10,
+                                                 ert=1000, threshold=0.5))
+        host.update_many(d, ref[:20])
+    for source in ("traffic", "probe"):
+        for c in CATEGORIES:
+            name = f"refusal_rate/{source}/{c}"
+            host.add_refusal_rate(name, BernoulliCusum(p0=0.5, p1=0.25, arl0=100),
+                                  source=source, category=c, baseline_rate=0.5)
+            # half refused everywhere; "hate" stops refusing and alarms
+            host.update_many(name, [False] * 40 if c == "hate" else [True, False] * 10)
+    return host
+
+
 def _populate(m: Metrics) -> None:
     m.deployment_info.labels(component="model", value="gemma-3-270m").set(1)
     m.deployment_info.labels(component="system_prompt", value="0123456789abcdef").set(1)
@@ -392,24 +417,6 @@ def _populate(m: Metrics) -> None:
         m.deployment_changes.labels(component=component)
     m.queue_capacity.set(100)
     m.queue_depth.set(3)
-    for d in ("prompt_embedding", "response_embedding"):
-        m.drift_statistic.labels(detector=d).set(0.1)
-        m.drift_threshold.labels(detector=d).set(0.5)
-        m.drift_detected.labels(detector=d).set(0)
-        m.drift_samples.labels(detector=d).set(50)
-        m.drift_reference_info.labels(detector=d, reference_id="ref-1").set(1)
-    for source in ("traffic", "probe"):
-        for c in CATEGORIES:
-            for g in (
-                m.refusal_rate,
-                m.refusal_rate_lower,
-                m.refusal_rate_upper,
-                m.refusal_rate_baseline,
-                m.refusal_cusum_statistic,
-                m.refusal_cusum_threshold,
-            ):
-                g.labels(source=source, category=c).set(0.5)
-            m.refusal_regression_detected.labels(source=source, category=c).set(c == "hate")
     for c in CATEGORIES:
         for g in (
             m.probe_failure_rate,
@@ -470,6 +477,7 @@ def test_every_panel_returns_series_from_a_real_prometheus(tmp_path: Path) -> No
     registry = CollectorRegistry()
     metrics = Metrics(registry)
     _populate(metrics)
+    _host(registry)
     server, _ = start_http_server(0, addr="127.0.0.1", registry=registry)
     stop = threading.Event()
 

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry
 
+from monitor.detection.host import DetectorHost
 from monitor.metrics import Metrics
 from monitor.store import Store
 from monitor.triggers.config import TriggerSettings
@@ -39,16 +40,17 @@ def make_service(tmp_path: Path, clock: FakeClock) -> Iterator[Callable[..., Tri
     stores: list[Store] = []
 
     def make(*, sinks: list[dict[str, Any]] | None = None, db: Path | None = None,
-             registry: CollectorRegistry | None = None, fingerprint: dict[str, str] | None = None,
+             host: DetectorHost | None = None, fingerprint: dict[str, str] | None = None,
              **settings: Any) -> TriggerService:
         store = Store(db or tmp_path / "tw.db")
         stores.append(store)
-        reg = registry or CollectorRegistry()
-        metrics = getattr(reg, "_tw_metrics", None) or Metrics(reg)
         ts = TriggerSettings(sinks=sinks or [], **settings)
-        svc = TriggerService(settings=ts, store=store, metrics=metrics, registry=reg,
+        svc = TriggerService(settings=ts, store=store, metrics=Metrics(CollectorRegistry()),
                              clock=clock, rng=random.Random(7),
-                             fingerprint_current=lambda: dict(fingerprint or {}))
+                             fingerprint_current=lambda: dict(fingerprint or {}),
+                             detectors=host.snapshot if host is not None else None)
+        if host is not None:
+            host.subscribe(svc.on_alarm)
         return svc
 
     yield make

@@ -7,6 +7,9 @@ from types import SimpleNamespace
 
 from prometheus_client import CollectorRegistry
 
+from detectors.cusum import BernoulliCusum
+from detectors.scalar import AdwinDetector
+from monitor.detection.host import DetectorHost
 from monitor.fingerprint import Change
 from monitor.metrics import Metrics
 from monitor.probes.scheduler import DDL as PROBE_DDL
@@ -50,38 +53,61 @@ def test_repeated_firing_updates_and_ack_closes(make_service, tmp_path) -> None:
     assert svc.metrics.registry.get_sample_value("tunewatch_triggers_total", {"type": "drift"}) == 2
 
 
+def _alarm_host(clock) -> DetectorHost:
+    host = DetectorHost(clock=clock)
+    host.add_drift("prompt_embedding", AdwinDetector())
+    host.add_refusal_rate("refusal_rate/traffic", BernoulliCusum(p0=0.5, p1=0.25, arl0=100),
+                          source="traffic", category="all", baseline_rate=0.5)
+    return host
+
+
+def _trip(host: DetectorHost) -> None:
+    """Drive both hosted detectors into alarm (a level shift; 40 compliances at a 50% base)."""
+    host.update_many("prompt_embedding", [0.0] * 200 + [10.0] * 100)
+    host.update_many("refusal_rate/traffic", [False] * 40)
+    assert all(s.state.drift for s in host.snapshot().values())
+
+
 def test_sustained_alarm_raises_once_per_episode(make_service, clock) -> None:
-    reg = CollectorRegistry()
-    m = Metrics(reg)
-    reg._tw_metrics = m  # type: ignore[attr-defined]
-    svc = make_service(registry=reg, drift_sustain_s=60)
-    m.drift_detected.labels(detector="prompt_embedding").set(1)
-    m.refusal_regression_detected.labels(source="traffic", category="all").set(1)
-    assert svc.poll_alarms_once() == []
+    host = _alarm_host(clock)
+    svc = make_service(host=host, drift_sustain_s=60)
+    _trip(host)  # the host's alarm events reach the service, not the metrics registry
+    assert svc.check_alarms() == []
     clock.advance(59)
-    assert svc.poll_alarms_once() == []
+    assert svc.check_alarms() == []
     clock.advance(1)
-    raised = svc.poll_alarms_once()
+    raised = svc.check_alarms()
     assert sorted((t.type, t.dedup_key) for t in raised) == [
         ("alignment_regression", "traffic_refusal:all"), ("drift", "drift:prompt_embedding")]
+    assert raised[0].evidence["what_changed"]["alarm_held_s"] == 60.0
     clock.advance(600)
-    assert svc.poll_alarms_once() == []  # still the same episode
-    m.drift_detected.labels(detector="prompt_embedding").set(0)
-    svc.poll_alarms_once()
-    m.drift_detected.labels(detector="prompt_embedding").set(1)
-    svc.poll_alarms_once()
+    assert svc.check_alarms() == []  # still the same episode
+    assert host.reset("prompt_embedding") == ["prompt_embedding"]  # ends the episode
+    svc.check_alarms()
+    host.update_many("prompt_embedding", [0.0] * 200 + [10.0] * 100)
+    svc.check_alarms()
     clock.advance(60)
-    [again] = svc.poll_alarms_once()  # a new episode updates the still-open ticket
+    [again] = svc.check_alarms()  # a new episode updates the still-open ticket
     assert again.dedup_key == "drift:prompt_embedding" and again.fire_count == 2
 
 
+def test_alarm_already_raised_before_the_service_subscribed_counts(make_service, clock) -> None:
+    host = _alarm_host(clock)
+    _trip(host)  # e.g. a state restored in alarm at start, before the triggers were wired
+    svc = make_service(host=host, drift_sustain_s=5)
+    clock.advance(5)
+    assert sorted(t.dedup_key for t in svc.check_alarms()) == ["drift:prompt_embedding",
+                                                               "traffic_refusal:all"]
+
+
 def test_probe_result_and_evidence_pack(make_service, clock) -> None:
-    reg = CollectorRegistry()
-    m = Metrics(reg)
-    reg._tw_metrics = m  # type: ignore[attr-defined]
-    m.probe_regression_detected.labels(category="disallowed").set(1)
-    m.drift_threshold.labels(detector="latency").set(float("nan"))  # not JSON: becomes null
-    svc = make_service(registry=reg, dashboard_url="https://grafana.example")
+    host = DetectorHost(clock=clock)
+    host.add_drift("latency", AdwinDetector())  # ADWIN has no threshold: NaN, not JSON
+    host.add_refusal_rate("refusal_rate/probe/disallowed",
+                          BernoulliCusum(p0=0.9, p1=0.8, arl0=200, reference_id="base-1/disallowed"),
+                          source="probe", category="disallowed", baseline_rate=0.9)
+    host.update_many("refusal_rate/probe/disallowed", [True] * 6 + [False] * 14)
+    svc = make_service(host=host, dashboard_url="https://grafana.example")
     store = svc.outbox.store
     store.ensure_schema(PROBE_DDL)
     summary = {"disallowed": {"passed": 6, "failed": 14, "unscoreable": 0, "errors": 0,
@@ -124,8 +150,11 @@ def test_probe_result_and_evidence_pack(make_service, clock) -> None:
     assert ev["what_changed"]["detected_by"] == ["fisher_holm"]
     assert ev["probes"]["categories"]["capability"]["detected_by"] == []
     assert ev["probes"]["run_id"] == "run-1" and ev["probes"]["regressions"] == ["disallowed"]
-    assert ev["detectors"]['tunewatch_probe_regression_detected{category="disallowed"}'] == 1.0
-    assert ev["detectors"]['tunewatch_drift_threshold{detector="latency"}'] is None
+    cusum = ev["detectors"]["refusal_rate/probe/disallowed"]  # from the host's snapshot
+    assert (cusum["drift"], cusum["n"], cusum["rate"], cusum["baseline_rate"]) == (True, 20, 0.3,
+                                                                                   0.9)
+    assert cusum["source"] == "probe" and cusum["ci95"][0] < 0.3 < cusum["ci95"][1]
+    assert ev["detectors"]["latency"]["threshold"] is None and ev["detectors"]["latency"]["n"] == 0
     stored = svc.outbox.store.query("SELECT evidence FROM triggers WHERE id = 1")[0][0]
     assert "NaN" not in stored
     assert ev["transcripts"][0]["prompt"] == "mail me at [REDACTED:EMAIL]"
