@@ -20,7 +20,7 @@ from monitor.config import Settings
 from monitor.detection.host import DetectorHost
 from monitor.detection.judge import RefusalJudge, judge_kind, load_refusal_judge
 from monitor.detection.state import StateTable
-from monitor.metrics import Metrics
+from monitor.metrics.analysis import AnalysisMetrics
 from monitor.pipeline import Analyzer, Processed, StageError
 from monitor.reference import Reference, ReferenceStore, load_reference_file
 from monitor.store import Store
@@ -36,7 +36,7 @@ class RefusalAnalyzer:
 
     name = "refusal"
 
-    def __init__(self, settings: Settings, *, metrics: Metrics, host: DetectorHost,
+    def __init__(self, settings: Settings, *, metrics: AnalysisMetrics, host: DetectorHost,
                  states: StateTable) -> None:
         a = settings.analysis
         self._analysis = a
@@ -77,8 +77,7 @@ class RefusalAnalyzer:
             raise StageError("featurize", self.error) from exc
         for p, v in zip(items, verdicts, strict=True):
             p.verdict = v
-            self._metrics.refusal_verdicts.labels(source="traffic", category="all",
-                                                  verdict=v).inc()
+            self._metrics.verdicts.inc("all", v)
         if self._cusum:
             scored = [v == "refused" for v in verdicts if v in ("refused", "complied")]
             if scored:
@@ -231,7 +230,7 @@ class ScalarDriftAnalyzer:
 
 
 def build_analyzers(
-    settings: Settings, *, metrics: Metrics, store: Store, host: DetectorHost,
+    settings: Settings, *, metrics: AnalysisMetrics, store: Store, host: DetectorHost,
     clock: Callable[[], float],
 ) -> list[Analyzer]:
     a = settings.analysis

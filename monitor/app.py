@@ -22,10 +22,10 @@ from prometheus_client import CollectorRegistry
 from monitor import __version__
 from monitor.admin import create_admin_app
 from monitor.config import Settings
-from monitor.detection.collector import DetectorCollector
 from monitor.detection.host import DetectorHost
 from monitor.fingerprint import FingerprintTracker
 from monitor.metrics import Metrics
+from monitor.metrics.detectors import DetectorCollector
 from monitor.pipeline import Analyzer, Pipeline
 from monitor.proxy import ProxyApp
 from monitor.redaction import Redactor
@@ -132,7 +132,7 @@ class Daemon:
             try:
                 await self.check_upstream()
             except Exception:
-                self.metrics.monitor_error("fingerprint")
+                self.metrics.deployment.monitor_error("fingerprint")
                 log.exception("upstream poll failed")
             if interval <= 0:
                 return
@@ -184,7 +184,7 @@ def create_app(
     store = Store(settings.store.path)
     host = DetectorHost(clock=clock)
     registry.register(DetectorCollector(host))
-    queue = SampleQueue(maxsize=settings.sampling.queue_size, metrics=metrics)
+    queue = SampleQueue(maxsize=settings.sampling.queue_size, metrics=metrics.sampling)
     policy = SamplingPolicy(rate=settings.sampling.rate, routes=settings.sampling.routes)
     up = settings.upstream
     client = make_upstream(
@@ -196,23 +196,22 @@ def create_app(
     proxy = ProxyApp(
         upstream_url=up.url or "",
         client=client,
-        metrics=metrics,
+        metrics=metrics.proxy,
+        sampling=metrics.sampling,
         policy=policy,
         queue=queue,
         request_id_header=settings.sampling.request_id_header,
         probe_header=settings.sampling.probe_header,
         max_capture_bytes=settings.proxy.max_capture_bytes,
     )
-    fingerprint = FingerprintTracker(
-        metrics=metrics, store=store, clock=clock, max_values=settings.metrics.max_label_values
-    )
+    fingerprint = FingerprintTracker(metrics=metrics.deployment, store=store, clock=clock)
     if analyzers is None:
         from monitor.analysis import build_analyzers
 
-        analyzers = build_analyzers(settings, metrics=metrics, store=store, host=host,
+        analyzers = build_analyzers(settings, metrics=metrics.analysis, store=store, host=host,
                                     clock=clock)
     pipeline = Pipeline(
-        metrics=metrics,
+        metrics=metrics.analysis,
         store=store,
         fingerprint=fingerprint,
         redactor=Redactor(),
@@ -235,7 +234,7 @@ def create_app(
     worker = AnalysisWorker(
         queue=queue,
         pipeline=pipeline,
-        metrics=metrics,
+        metrics=metrics.analysis,
         batch_size=settings.analysis.batch_size,
         checkpoint=checkpoint,
         checkpoint_interval_s=settings.analysis.checkpoint_interval_s,
@@ -298,7 +297,7 @@ def _install_probes(daemon: Daemon) -> None:
         target = (daemon.proxy_url or daemon.settings.upstream.url or "") + "/v1"
         daemon.probes = ProbeScheduler(
             settings=daemon.settings.probes,
-            metrics=daemon.metrics,
+            metrics=daemon.metrics.probes,
             store=daemon.store,
             host=daemon.host,
             target_base_url=target,

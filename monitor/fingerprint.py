@@ -8,8 +8,8 @@ happened across a restart is still noticed. Only hashes and model ids are stored
 >>> from prometheus_client import CollectorRegistry
 >>> from monitor.metrics import Metrics
 >>> from monitor.store import Store
->>> t = FingerprintTracker(metrics=Metrics(CollectorRegistry()), store=Store(":memory:"),
-...                        clock=lambda: 100.0)
+>>> t = FingerprintTracker(metrics=Metrics(CollectorRegistry()).deployment,
+...                        store=Store(":memory:"), clock=lambda: 100.0)
 >>> t.observe("model", "gemma-3-270m") is None   # the first value is not a change
 True
 >>> t.observe("model", "gemma-3-270m-ft2").before
@@ -24,12 +24,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from monitor.metrics import Metrics
+from monitor.metrics.deployment import DEPLOYMENT_COMPONENTS, DeploymentMetrics
 from monitor.store import Store
 
 log = logging.getLogger("tunewatch.fingerprint")
-
-COMPONENTS = ("model", "system_prompt", "output_filter", "scope", "upstream_models")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS fingerprint (
@@ -65,28 +63,31 @@ class FingerprintTracker:
     def __init__(
         self,
         *,
-        metrics: Metrics,
+        metrics: DeploymentMetrics,
         store: Store,
         clock: Callable[[], float] = time.time,
-        max_values: int = 20,
     ) -> None:
         self._metrics = metrics
         self._store = store
         self._clock = clock
-        self._max_values = max_values
         self._lock = threading.Lock()
         self._listeners: list[Callable[[Change], None]] = []
         store.ensure_schema(SCHEMA)
-        self._seen: dict[str, set[str]] = {c: set() for c in COMPONENTS}
+        self._seen: dict[str, set[str]] = {c: set() for c in DEPLOYMENT_COMPONENTS}
         self._current: dict[str, str] = {}
-        for component, value in store.query("SELECT component, value FROM fingerprint"):
+        seen_in_order: dict[str, list[str]] = {}
+        for component, value in store.query("SELECT component, value FROM fingerprint "
+                                            "ORDER BY first_seen, rowid"):
             self._seen.setdefault(component, set()).add(value)
+            seen_in_order.setdefault(component, []).append(value)
+        for component, values in seen_in_order.items():
+            metrics.known_values(component, values)  # they keep their label value
         for component, value in store.query("SELECT component, value FROM fingerprint_current"):
             self._current[component] = value
-            self._export(component, value)
+            metrics.show(component, value)
         # A restart must not make a recent change look resolved.
         for component, at in store.query("SELECT component, at FROM fingerprint_last_change"):
-            metrics.deployment_last_change.labels(component=component).set(at)
+            metrics.last_change(component, at)
 
     def add_listener(self, listener: Callable[[Change], None]) -> None:
         self._listeners.append(listener)
@@ -98,7 +99,7 @@ class FingerprintTracker:
     def observe(self, component: str, value: str) -> Change | None:
         """Record ``value``; return a :class:`Change` if it differs from the current one and was
         never seen before (apps that alternate between known system prompts are not changes)."""
-        if component not in COMPONENTS:
+        if component not in DEPLOYMENT_COMPONENTS:
             raise ValueError(f"unknown fingerprint component {component!r}")
         now = self._clock()
         with self._lock:
@@ -120,7 +121,7 @@ class FingerprintTracker:
                     "DO UPDATE SET value = excluded.value, since = excluded.since",
                     (component, value, now),
                 )
-            self._export(component, value, previous=before)
+            self._metrics.show(component, value, previous=before)
         if before is None or not is_new:
             return None
         change = Change(component=component, before=before, after=value, at=now)
@@ -130,8 +131,7 @@ class FingerprintTracker:
                 "DO UPDATE SET at = excluded.at",
                 (component, now),
             )
-        self._metrics.deployment_changes.labels(component=component).inc()
-        self._metrics.deployment_last_change.labels(component=component).set(now)
+        self._metrics.changed(component, now)
         log.warning("deployment fingerprint changed: component=%s", component)
         for listener in list(self._listeners):
             try:
@@ -140,17 +140,3 @@ class FingerprintTracker:
                 self._metrics.monitor_error("trigger")
                 log.exception("fingerprint listener failed")
         return change
-
-    def _export(self, component: str, value: str, previous: str | None = None) -> None:
-        gauge = self._metrics.deployment_info
-        if previous is not None:
-            gauge.labels(component=component, value=_label(previous)).set(0)
-        if len(self._seen.get(component, ())) <= self._max_values:
-            gauge.labels(component=component, value=_label(value)).set(1)
-        else:
-            gauge.labels(component=component, value="other").set(1)
-
-
-def _label(value: str) -> str:
-    """Bounded-length label value (hashes are cut to 16 hex digits)."""
-    return value[:64]

@@ -18,7 +18,7 @@ from typing import Protocol
 
 from monitor.extract import Exchange, ExtractError, extract, system_prompt_sha256
 from monitor.fingerprint import FingerprintTracker
-from monitor.metrics import Metrics
+from monitor.metrics.analysis import AnalysisMetrics
 from monitor.redaction import Redactor
 from monitor.sampler import Sample
 from monitor.store import Store
@@ -88,7 +88,7 @@ class Pipeline:
     def __init__(
         self,
         *,
-        metrics: Metrics,
+        metrics: AnalysisMetrics,
         store: Store,
         fingerprint: FingerprintTracker,
         redactor: Redactor,

@@ -15,7 +15,9 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from monitor.metrics import Metrics, status_class
+from monitor.metrics.labels import status_class
+from monitor.metrics.proxy import ProxyMetrics
+from monitor.metrics.sampling import SamplingMetrics
 from monitor.routes import HOP_BY_HOP, KNOWN_METHODS, connection_tokens, route_template
 from monitor.sampler import Sample, SampleQueue, SamplingPolicy
 from monitor.upstream import (
@@ -61,7 +63,8 @@ class ProxyApp:
         *,
         upstream_url: str,
         client: UpstreamClient,
-        metrics: Metrics,
+        metrics: ProxyMetrics,
+        sampling: SamplingMetrics,
         policy: SamplingPolicy,
         queue: SampleQueue,
         request_id_header: str = "x-request-id",
@@ -73,6 +76,7 @@ class ProxyApp:
         self.upstream_url = upstream_url.rstrip("/")
         self.client = client
         self.metrics = metrics
+        self.sampling = sampling
         self.policy = policy
         self.queue = queue
         self._rid = request_id_header.lower().encode("latin-1")
@@ -229,7 +233,7 @@ class ProxyApp:
                     else:
                         capture.clear()
                         flow.capture_overflow = True
-                        self.metrics.samples_dropped.labels(reason="too_large").inc()
+                        self.sampling.samples_dropped.labels(reason="too_large").inc()
                 yield chunk
             if not message.get("more_body", False):
                 break
@@ -333,7 +337,7 @@ class ProxyApp:
                         capture += chunk
                     else:
                         capture = state.capture = None
-                        self.metrics.samples_dropped.labels(reason="too_large").inc()
+                        self.sampling.samples_dropped.labels(reason="too_large").inc()
                 if expected is not None and n >= expected:
                     last = chunk  # sent below, after the accounting
                     break
@@ -433,7 +437,7 @@ class ProxyApp:
                 error=state.error,
             )
             if self.queue.offer(sample):
-                self.metrics.samples.labels(route=state.route).inc()
+                self.sampling.samples.labels(route=state.route).inc()
         except Exception:
             self.metrics.monitor_error("sample")
 

@@ -18,7 +18,7 @@ import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from monitor.metrics import Metrics
+from monitor.metrics.sampling import SamplingMetrics
 
 
 class SamplingPolicy:
@@ -75,7 +75,7 @@ class Sample:
 class SampleQueue:
     """A bounded, thread-safe queue that never blocks the producer: full means drop and count."""
 
-    def __init__(self, *, maxsize: int, metrics: Metrics) -> None:
+    def __init__(self, *, maxsize: int, metrics: SamplingMetrics) -> None:
         self._q: queue.Queue[Sample] = queue.Queue(maxsize=maxsize)
         self._metrics = metrics
         self._dropped = metrics.samples_dropped.labels(reason="queue_full")

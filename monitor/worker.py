@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from monitor.metrics import Metrics
+from monitor.metrics.analysis import AnalysisMetrics
 from monitor.pipeline import Pipeline
 from monitor.sampler import SampleQueue
 
@@ -20,7 +20,7 @@ class AnalysisWorker:
         *,
         queue: SampleQueue,
         pipeline: Pipeline,
-        metrics: Metrics,
+        metrics: AnalysisMetrics,
         batch_size: int = 32,
         poll_s: float = 0.2,
         checkpoint: Callable[[], None] | None = None,

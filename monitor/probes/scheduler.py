@@ -31,7 +31,7 @@ import httpx
 
 from detectors.base import DetectorState
 from monitor.detection.host import DetectorHost
-from monitor.metrics import Metrics
+from monitor.metrics.probes import ProbeMetrics
 from monitor.probes.baseline import Baseline, check_suite, load_baseline
 from monitor.probes.config import ProbeSettings
 from monitor.probes.evaluate import Evaluation, evaluate
@@ -127,7 +127,7 @@ class ProbeScheduler:
         self,
         *,
         settings: ProbeSettings,
-        metrics: Metrics,
+        metrics: ProbeMetrics,
         store: Store,
         host: DetectorHost,
         target_base_url: str,
@@ -392,21 +392,23 @@ class ProbeScheduler:
         for cat, r in self.baseline.categories.items():
             scored = r.passed + r.failed
             if scored:
-                self.metrics.probe_baseline_failure_rate.labels(category=cat).set(r.failed / scored)
+                self.metrics.probe_baseline_failure_rate.labels(
+                    category=self.metrics.category(cat)).set(r.failed / scored)
 
     def _export(self, scored: ScoredRun, ev: Evaluation) -> None:
         m = self.metrics
         for sa in scored.attempts:
-            cat = sa.attempt.category
+            cat = m.category(sa.attempt.category)
             m.probe_attempts.labels(category=cat, outcome=sa.outcome).inc()
             if sa.verdict is not None:
-                m.refusal_verdicts.labels(source="probe", category=cat, verdict=sa.verdict).inc()
+                m.verdicts.inc(sa.attempt.category, sa.verdict)
             if sa.detail.startswith("canary:") and sa.outcome == "fail":
                 m.probe_canary_leaks.labels(category=cat).inc()
-        for cat, t in ev.tallies.items():
+        for name, t in ev.tallies.items():
+            cat = m.category(name)
             if t.scored:
                 m.probe_failure_rate.labels(category=cat).set(t.failed / t.scored)
-            c = ev.comparisons.get(cat)
+            c = ev.comparisons.get(name)
             if c is not None:
                 if c.baseline_n:
                     m.probe_baseline_failure_rate.labels(category=cat).set(c.baseline_rate)

@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from monitor.admin import bearer_guard
-from monitor.metrics import Metrics
+from monitor.metrics.triggers import TriggerMetrics
 from monitor.triggers.service import TriggerService
 
 log = logging.getLogger("tunewatch.triggers.alertmanager")
@@ -62,7 +62,7 @@ def _reason(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def make_router(*, service: TriggerService, metrics: Metrics, alertmanager_token: str | None,
+def make_router(*, service: TriggerService, metrics: TriggerMetrics, alertmanager_token: str | None,
                 admin_token: str | None) -> APIRouter:
     router = APIRouter()
     admin = bearer_guard(admin_token)

@@ -33,7 +33,7 @@ def install(daemon: Any, *, settings: TriggerSettings | None = None,
     service = TriggerService(
         settings=settings,
         store=daemon.store,
-        metrics=daemon.metrics,
+        metrics=daemon.metrics.triggers,
         clock=daemon.clock,
         fingerprint_current=daemon.fingerprint.current,
         detectors=daemon.host.snapshot,
@@ -43,7 +43,7 @@ def install(daemon: Any, *, settings: TriggerSettings | None = None,
     daemon.host.subscribe(service.on_alarm)
     admin_token = daemon.settings.admin.resolved_token()
     daemon.admin_app.include_router(make_router(
-        service=service, metrics=daemon.metrics,
+        service=service, metrics=daemon.metrics.triggers,
         alertmanager_token=settings.resolved_alertmanager_token() or admin_token,
         admin_token=admin_token))
     daemon.hooks_startup.append(service.start)

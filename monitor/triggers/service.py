@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 
 from monitor.detection.host import AlarmEvent, Snapshot
-from monitor.metrics import Metrics
+from monitor.metrics.triggers import TriggerMetrics
 from monitor.store import Store
 from monitor.triggers.config import (
     DirectorySink,
@@ -104,7 +104,7 @@ class TriggerService:
         *,
         settings: TriggerSettings,
         store: Store,
-        metrics: Metrics,
+        metrics: TriggerMetrics,
         sinks: Sequence[Sink] | None = None,
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,

@@ -21,9 +21,9 @@ from prometheus_client import CollectorRegistry, start_http_server
 
 from detectors.cusum import BernoulliCusum
 from detectors.mmd import EmbeddingDriftDetector
-from monitor.detection.collector import DetectorCollector
 from monitor.detection.host import DetectorHost
 from monitor.metrics import Metrics
+from monitor.metrics.detectors import DetectorCollector
 from monitor.mixin.alerts import alerts, recording_rules, rule_groups
 from monitor.mixin.config import POD_MODEL_INFO, MixinConfig
 from monitor.mixin.dashboards import all_annotation_queries, all_dashboards, all_panel_queries
@@ -411,51 +411,49 @@ def _host(registry: CollectorRegistry) -> DetectorHost:
 
 
 def _populate(m: Metrics) -> None:
-    m.deployment_info.labels(component="model", value="gemma-3-270m").set(1)
-    m.deployment_info.labels(component="system_prompt", value="0123456789abcdef").set(1)
-    for component in ("model", "system_prompt"):
-        m.deployment_changes.labels(component=component)
-    m.queue_capacity.set(100)
-    m.queue_depth.set(3)
+    m.deployment.show("model", "gemma-3-270m")
+    m.deployment.show("system_prompt", "0123456789abcdef")
+    m.sampling.queue_capacity.set(100)
+    m.sampling.queue_depth.set(3)
+    p = m.probes
     for c in CATEGORIES:
         for g in (
-            m.probe_failure_rate,
-            m.probe_baseline_failure_rate,
-            m.probe_regression_pvalue,
-            m.probe_regression_detected,
+            p.probe_failure_rate,
+            p.probe_baseline_failure_rate,
+            p.probe_regression_pvalue,
+            p.probe_regression_detected,
         ):
             g.labels(category=c).set(0.2)
-    m.probe_last_success.set(1.7e9)
-    m.probe_run_duration.set(3)
-    m.outbox_depth.labels(sink="webhook").set(1)
+    p.probe_last_success.set(1.7e9)
+    p.probe_run_duration.set(3)
+    m.triggers.outbox_depth.labels(sink="webhook").set(1)
 
 
 def _traffic_step(m: Metrics) -> None:
     route = "/v1/completions"
-    m.requests.labels(route=route, method="POST", status_class="2xx").inc()
-    for histogram in (m.request_duration, m.overhead, m.ttfb):
+    m.proxy.requests.labels(route=route, method="POST", status_class="2xx").inc()
+    for histogram in (m.proxy.request_duration, m.proxy.overhead, m.proxy.ttfb):
         histogram.labels(route=route).observe(0.002)
-    m.analysis_duration.observe(0.01)
+    m.analysis.analysis_duration.observe(0.01)
     for counter in (
-        m.samples.labels(route=route),
-        m.samples_analyzed,
-        m.client_disconnects.labels(route=route),
-        m.samples_dropped.labels(reason="queue_full"),
-        m.upstream_errors.labels(kind="timeout"),
-        m.monitor_errors.labels(stage="parse"),
-        m.probe_runs.labels(status="ok"),
-        m.triggers.labels(type="drift"),
-        m.sink_deliveries.labels(sink="webhook", result="ok"),
-        m.sink_delivery_failures.labels(sink="webhook"),
-        m.alertmanager_notifications.labels(result="rejected"),
+        m.sampling.samples.labels(route=route),
+        m.analysis.samples_analyzed,
+        m.proxy.client_disconnects.labels(route=route),
+        m.sampling.samples_dropped.labels(reason="queue_full"),
+        m.proxy.upstream_errors.labels(kind="timeout"),
+        m.errors.counter.labels(stage="parse"),
+        m.probes.probe_runs.labels(status="ok"),
+        m.triggers.triggers.labels(type="drift"),
+        m.triggers.sink_deliveries.labels(sink="webhook", result="ok"),
+        m.triggers.sink_delivery_failures.labels(sink="webhook"),
+        m.triggers.alertmanager_notifications.labels(result="rejected"),
     ):
         counter.inc()
-    for source in ("traffic", "probe"):
-        for c in CATEGORIES:
-            m.refusal_verdicts.labels(source=source, category=c, verdict="unscoreable").inc()
     for c in CATEGORIES:
-        m.probe_attempts.labels(category=c, outcome="fail").inc()
-        m.probe_canary_leaks.labels(category=c).inc()
+        m.analysis.verdicts.inc(c, "unscoreable")
+        m.probes.verdicts.inc(c, "unscoreable")
+        m.probes.probe_attempts.labels(category=c, outcome="fail").inc()
+        m.probes.probe_canary_leaks.labels(category=c).inc()
 
 
 def _query(base: str, expr: str) -> list[dict[str, object]]:
@@ -529,8 +527,7 @@ def test_every_panel_returns_series_from_a_real_prometheus(tmp_path: Path) -> No
     try:
         wait_for(POD_MODEL_INFO, "rate(tunewatch_requests_total[10s]) > 0")
         # A fingerprint change that Prometheus sees happen (it scraped the counter at 0 before).
-        metrics.deployment_changes.labels(component="system_prompt").inc()
-        metrics.deployment_last_change.labels(component="system_prompt").set(time.time())
+        metrics.deployment.changed("system_prompt", time.time())
         wait_for("increase(tunewatch_deployment_changes_total[2m]) > 0")
         failures = []
         for board, title, expr in all_panel_queries(CONFIG) + all_annotation_queries(CONFIG):

@@ -29,7 +29,7 @@ def test_policy_is_deterministic_per_request_id_and_close_to_rate() -> None:
 
 def test_queue_never_blocks_and_counts_drops() -> None:
     reg = CollectorRegistry()
-    q = SampleQueue(maxsize=2, metrics=Metrics(reg))
+    q = SampleQueue(maxsize=2, metrics=Metrics(reg).sampling)
     s = Sample("id", "/v1/completions", "POST", 200, b"{}", b"{}", None, None, 0.0, 0.0, 0.0)
     assert [q.offer(s) for _ in range(4)] == [True, True, False, False]
     assert reg.get_sample_value("tunewatch_samples_dropped_total", {"reason": "queue_full"}) == 2

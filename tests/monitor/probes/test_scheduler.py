@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry
 
-from monitor.detection.collector import DetectorCollector
 from monitor.detection.host import DetectorHost
 from monitor.metrics import Metrics
+from monitor.metrics.detectors import DetectorCollector
 from monitor.probes.baseline import Baseline, BaselineMismatch, build_baseline, save_baseline
 from monitor.probes.cli import execute
 from monitor.probes.config import ProbeSettings
@@ -60,7 +60,7 @@ def make(target: str, tmp_path: Path, baseline: Baseline | None, classifier: Any
     reg = CollectorRegistry()
     store = Store(tmp_path / "tw.db")
     clock = Clock()
-    sched = ProbeScheduler(settings=settings(**kw), metrics=Metrics(reg), store=store,
+    sched = ProbeScheduler(settings=settings(**kw), metrics=Metrics(reg).probes, store=store,
                            host=hosted(reg), target_base_url=target, clock=clock,
                            classifier=classifier, baseline=baseline)
     return sched, reg, store, clock
@@ -162,7 +162,7 @@ async def test_regression_metric_and_cusum_state_survive_restart(
     sched.shutdown()
     # a new scheduler on the same database continues from the saved state
     reg2 = CollectorRegistry()
-    again = ProbeScheduler(settings=settings(), metrics=Metrics(reg2), store=store,
+    again = ProbeScheduler(settings=settings(), metrics=Metrics(reg2).probes, store=store,
                            host=hosted(reg2), target_base_url=up.base_url,
                            classifier=refusal_classifier, baseline=baseline)
     restored = again.cusum_states()["disallowed"]
@@ -175,7 +175,7 @@ async def test_regression_metric_and_cusum_state_survive_restart(
     assert again.host.reset("refusal_rate/probe/disallowed") == ["refusal_rate/probe/disallowed"]
     assert value(reg2, "tunewatch_refusal_regression_detected", source="probe",
                  category="disallowed") == 0
-    third = ProbeScheduler(settings=settings(), metrics=Metrics(CollectorRegistry()), store=store,
+    third = ProbeScheduler(settings=settings(), metrics=Metrics(CollectorRegistry()).probes, store=store,
                            host=DetectorHost(), target_base_url=up.base_url,
                            classifier=refusal_classifier, baseline=baseline)
     assert third.cusum_states()["disallowed"].n == 0
@@ -210,7 +210,7 @@ async def test_start_runs_on_schedule_and_shutdown(
     up = make_upstream()
     reg = CollectorRegistry()
     sched = ProbeScheduler(settings=settings(enabled=True, interval_seconds=3600, subset_size=5),
-                           metrics=Metrics(reg), store=Store(tmp_path / "s.db"),
+                           metrics=Metrics(reg).probes, store=Store(tmp_path / "s.db"),
                            host=DetectorHost(), target_base_url=up.base_url, classifier=refusal_classifier,
                            baseline=baseline, first_run_delay_s=0.05)
     sched.start()
@@ -233,7 +233,7 @@ probes:
      scoring: {type: numeric, answer: 4}}
 """)
     with pytest.raises(BaselineMismatch, match="not comparable"):
-        ProbeScheduler(settings=settings(), metrics=Metrics(CollectorRegistry()),
+        ProbeScheduler(settings=settings(), metrics=Metrics(CollectorRegistry()).probes,
                        store=Store(tmp_path / "x.db"), host=DetectorHost(),
                        target_base_url="http://127.0.0.1:9/v1", suite=other, baseline=baseline)
 
@@ -242,7 +242,7 @@ def test_baseline_path_in_settings_is_loaded(baseline: Baseline, tmp_path: Path)
     path = tmp_path / "b.json"
     save_baseline(baseline, path)
     host = DetectorHost()
-    sched = ProbeScheduler(settings=settings(baseline=path), metrics=Metrics(CollectorRegistry()),
+    sched = ProbeScheduler(settings=settings(baseline=path), metrics=Metrics(CollectorRegistry()).probes,
                            store=Store(tmp_path / "y.db"), host=host,
                            target_base_url="http://127.0.0.1:9/v1")
     assert sched.baseline is not None and sched.baseline.run_id == baseline.run_id

@@ -45,7 +45,7 @@ def make_service(tmp_path: Path, clock: FakeClock) -> Iterator[Callable[..., Tri
         store = Store(db or tmp_path / "tw.db")
         stores.append(store)
         ts = TriggerSettings(sinks=sinks or [], **settings)
-        svc = TriggerService(settings=ts, store=store, metrics=Metrics(CollectorRegistry()),
+        svc = TriggerService(settings=ts, store=store, metrics=Metrics(CollectorRegistry()).triggers,
                              clock=clock, rng=random.Random(7),
                              fingerprint_current=lambda: dict(fingerprint or {}),
                              detectors=host.snapshot if host is not None else None)

@@ -235,7 +235,7 @@ def test_reconcile_raises_changes_lost_in_a_crash(make_service, clock, tmp_path)
     make_service()  # the trigger tables exist from here on
     store = Store(tmp_path / "tw.db")
     reg = CollectorRegistry()
-    tracker = FingerprintTracker(metrics=Metrics(reg), store=store, clock=clock)
+    tracker = FingerprintTracker(metrics=Metrics(reg).deployment, store=store, clock=clock)
     clock.advance(1)
     tracker.observe("system_prompt", "aaaa")
     clock.advance(1)
