@@ -21,18 +21,18 @@ from prometheus_client import CollectorRegistry
 
 from monitor import __version__
 from monitor.admin import create_admin_app
+from monitor.analysis.fingerprint import FingerprintTracker
+from monitor.analysis.pipeline import Analyzer, Pipeline
+from monitor.analysis.redaction import Redactor
+from monitor.analysis.worker import AnalysisWorker
 from monitor.config import Settings
 from monitor.detection.host import DetectorHost
-from monitor.fingerprint import FingerprintTracker
 from monitor.metrics import Metrics
 from monitor.metrics.detectors import DetectorCollector
-from monitor.pipeline import Analyzer, Pipeline
-from monitor.proxy import ProxyApp
-from monitor.redaction import Redactor
-from monitor.sampler import SampleQueue, SamplingPolicy
+from monitor.proxy.app import ProxyApp
+from monitor.proxy.sampler import SampleQueue, SamplingPolicy
+from monitor.proxy.upstream import AiohttpUpstream, HttpxUpstream, make_upstream
 from monitor.store import Store
-from monitor.upstream import AiohttpUpstream, HttpxUpstream, make_upstream
-from monitor.worker import AnalysisWorker
 
 log = logging.getLogger("tunewatch.app")
 
@@ -206,7 +206,7 @@ def create_app(
     )
     fingerprint = FingerprintTracker(metrics=metrics.deployment, store=store, clock=clock)
     if analyzers is None:
-        from monitor.analysis import build_analyzers
+        from monitor.analysis.analyzers import build_analyzers
 
         analyzers = build_analyzers(settings, metrics=metrics.analysis, store=store, host=host,
                                     clock=clock)

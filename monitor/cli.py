@@ -45,7 +45,7 @@ def _register_subcommands() -> None:
     except ImportError:
         pass
     try:
-        from monitor.reference_cli import reference_app
+        from monitor.analysis.reference_cli import reference_app
 
         app.add_typer(reference_app, name="reference")
     except ImportError:

@@ -19,7 +19,7 @@ import uvicorn
 
 from monitor.app import Daemon
 from monitor.config import split_hostport
-from monitor.proxy import ResponseAborted
+from monitor.proxy.app import ResponseAborted
 
 
 class _QuietAborts(logging.Filter):

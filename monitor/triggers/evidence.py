@@ -23,8 +23,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 from detectors.stats import wilson_interval
+from monitor.analysis.redaction import Redactor
 from monitor.detection.host import Snapshot
-from monitor.redaction import Redactor
 from monitor.store import Store
 from monitor.triggers.model import TriggerEvent
 

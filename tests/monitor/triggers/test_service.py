@@ -9,8 +9,8 @@ from prometheus_client import CollectorRegistry
 
 from detectors.cusum import BernoulliCusum
 from detectors.scalar import AdwinDetector
+from monitor.analysis.fingerprint import Change
 from monitor.detection.host import DetectorHost
-from monitor.fingerprint import Change
 from monitor.metrics import Metrics
 from monitor.probes.scheduler import DDL as PROBE_DDL
 from monitor.triggers.model import TriggerEvent
@@ -229,7 +229,7 @@ async def test_delivery_loop_runs_in_background(make_service, tmp_path) -> None:
 
 
 def test_reconcile_raises_changes_lost_in_a_crash(make_service, clock, tmp_path) -> None:
-    from monitor.fingerprint import FingerprintTracker
+    from monitor.analysis.fingerprint import FingerprintTracker
     from monitor.store import Store
 
     make_service()  # the trigger tables exist from here on

@@ -56,7 +56,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from monitor.bodies import (
+from monitor.analysis.bodies import (
     MAX_DECODED,
     ExtractError,
     decode_content,

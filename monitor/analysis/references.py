@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from monitor.redaction import Redactor
+from monitor.analysis.redaction import Redactor
 from monitor.store import Store
 
 FORMAT = 1

@@ -18,9 +18,9 @@ from typing import Any
 from monitor.metrics.labels import status_class
 from monitor.metrics.proxy import ProxyMetrics
 from monitor.metrics.sampling import SamplingMetrics
-from monitor.routes import HOP_BY_HOP, KNOWN_METHODS, connection_tokens, route_template
-from monitor.sampler import Sample, SampleQueue, SamplingPolicy
-from monitor.upstream import (
+from monitor.proxy.routes import HOP_BY_HOP, KNOWN_METHODS, connection_tokens, route_template
+from monitor.proxy.sampler import Sample, SampleQueue, SamplingPolicy
+from monitor.proxy.upstream import (
     UpstreamClient,
     UpstreamConnectError,
     UpstreamError,

@@ -8,8 +8,8 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from monitor.redaction import Redactor
-from monitor.reference import Reference, ReferenceError, read_pairs
+from monitor.analysis.redaction import Redactor
+from monitor.analysis.references import Reference, ReferenceError, read_pairs
 
 reference_app = typer.Typer(help="Drift references (what normal traffic looks like).",
                             no_args_is_help=True)

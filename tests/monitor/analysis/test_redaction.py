@@ -8,7 +8,14 @@ import time
 
 import pytest
 
-from monitor.redaction import KINDS, RedactionResult, Redactor, placeholder, redact, redact_json
+from monitor.analysis.redaction import (
+    KINDS,
+    RedactionResult,
+    Redactor,
+    placeholder,
+    redact,
+    redact_json,
+)
 
 E, PH, CARD, IBAN, SSN = ("[REDACTED:EMAIL]", "[REDACTED:PHONE]", "[REDACTED:CARD]",
                           "[REDACTED:IBAN]", "[REDACTED:SSN]")

@@ -30,7 +30,7 @@ from monitor.mixin.dashboards import all_annotation_queries, all_dashboards, all
 from monitor.mixin.generate import HELM_TEMPLATE, RULES_FILE, main, outputs, stale_files
 from monitor.mixin.render import HEADER, helm_unescape
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 CONFIG = MixinConfig()
 REQUIRED_ALERTS = {
     "TunewatchDown",

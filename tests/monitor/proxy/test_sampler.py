@@ -1,4 +1,4 @@
-"""Sampling through the running daemon: determinism, probe exclusion, queue bounds, fail-open."""
+"""Sampling: deterministic per-request-id decisions, probe exclusion, the bounded queue, fail-open."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from collections.abc import Sequence
 import httpx
 from prometheus_client import CollectorRegistry
 
+from monitor.analysis.pipeline import Processed
 from monitor.metrics import Metrics
-from monitor.pipeline import Processed
-from monitor.sampler import Sample, SampleQueue, SamplingPolicy
+from monitor.proxy.sampler import Sample, SampleQueue, SamplingPolicy
 from tests.support.daemon import run_daemon, settings_for
 
 CHAT = {"model": "m", "messages": [{"role": "system", "content": "You are Tess."},
@@ -115,50 +115,3 @@ def test_fail_open_on_analysis_and_sampling_faults(upstream, monkeypatch) -> Non
         assert d.wait_for(lambda: d.value("tunewatch_monitor_errors_total", {"stage": "sample"}) == 2)
         ready = httpx.get(d.admin_url + "/readyz").json()
         assert ready["components"]["analyzers"]["exploding"] == {"ok": False}
-
-
-def test_fingerprint_change_counted_once(upstream, tmp_path) -> None:
-    app, url = upstream
-    s = settings_for(url, tmp_path)
-    with run_daemon(s) as d, httpx.Client() as c:
-        c.post(d.proxy_url + "/v1/chat/completions", json=CHAT)
-        d.daemon.worker.wait_idle(10)
-        changed = dict(CHAT, messages=[{"role": "system", "content": "You are Tess v2."},
-                                       {"role": "user", "content": "hello"}])
-        for _ in range(3):
-            c.post(d.proxy_url + "/v1/chat/completions", json=changed)
-        d.daemon.worker.wait_idle(10)
-        assert d.value("tunewatch_deployment_changes_total", {"component": "system_prompt"}) == 1
-        assert d.value("tunewatch_deployment_changes_total", {"component": "model"}) == 0
-        app.model = "scripted-model-v2"
-        c.post(d.proxy_url + "/v1/chat/completions", json=changed)
-        d.daemon.worker.wait_idle(10)
-        assert d.value("tunewatch_deployment_changes_total", {"component": "model"}) == 1
-        assert d.value("tunewatch_deployment_info", {"component": "model",
-                                                     "value": "scripted-model-v2"}) == 1
-    # a restart on the same store does not count the current values as changes
-    with run_daemon(s) as d2, httpx.Client() as c:
-        c.post(d2.proxy_url + "/v1/chat/completions", json=changed)
-        d2.daemon.worker.wait_idle(10)
-        assert d2.value("tunewatch_deployment_changes_total", {"component": "model"}) == 0
-        # ...but the time of the last real change survives the restart (alerts stay firing)
-        assert d2.value("tunewatch_deployment_last_change_timestamp_seconds",
-                        {"component": "model"}) > 0
-
-
-def test_samples_older_than_retention_are_pruned(upstream, tmp_path) -> None:
-    _, url = upstream
-    s = settings_for(url, tmp_path, store={"retention_days": 1},
-                     analysis={"checkpoint_interval_s": 0.05})
-    with run_daemon(s) as d, httpx.Client() as c:
-        store = d.daemon.store
-        now = d.daemon.clock()
-        with store.transaction() as db:  # two rows of earlier days: 2 days old, 23 hours old
-            db.executemany("INSERT INTO samples (ts, route, status, streamed) VALUES (?, ?, 200, 0)",
-                           [(now - 2 * 86400, "/old"), (now - 23 * 3600, "/recent")])
-        assert c.post(d.proxy_url + "/v1/chat/completions", json=CHAT).status_code == 200
-        assert d.wait_for(lambda: store.query("SELECT COUNT(*) FROM samples WHERE route = '/old'")
-                          == [(0,)])
-        assert d.daemon.worker.wait_idle(10)
-        routes = sorted(r[0] for r in store.query("SELECT route FROM samples"))
-        assert routes == ["/recent", "/v1/chat/completions"]

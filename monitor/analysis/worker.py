@@ -7,9 +7,9 @@ import threading
 import time
 from collections.abc import Callable
 
+from monitor.analysis.pipeline import Pipeline
 from monitor.metrics.analysis import AnalysisMetrics
-from monitor.pipeline import Pipeline
-from monitor.sampler import SampleQueue
+from monitor.proxy.sampler import SampleQueue
 
 log = logging.getLogger("tunewatch.worker")
 

@@ -16,11 +16,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from monitor.extract import Exchange, ExtractError, extract, system_prompt_sha256
-from monitor.fingerprint import FingerprintTracker
+from monitor.analysis.extract import Exchange, ExtractError, extract, system_prompt_sha256
+from monitor.analysis.fingerprint import FingerprintTracker
+from monitor.analysis.redaction import Redactor
 from monitor.metrics.analysis import AnalysisMetrics
-from monitor.redaction import Redactor
-from monitor.sampler import Sample
+from monitor.proxy.sampler import Sample
 from monitor.store import Store
 
 log = logging.getLogger("tunewatch.pipeline")

@@ -41,7 +41,7 @@ from monitor.probes.baseline import build_baseline, save_baseline
 from monitor.probes.cli import execute, load_refusal_classifier
 from monitor.probes.runner import RunnerSettings
 from monitor.probes.suite import resolve_suite
-from tests.monitor.dashboards_live_stack import (
+from tests.monitor.mixin.dashboards_live_stack import (
     DemoAndProbeUpstream,
     Prometheus,
     PrometheusError,
@@ -51,7 +51,7 @@ from tests.monitor.dashboards_live_stack import (
 from tests.support.daemon import RunningDaemon, run_daemon, settings_for
 from tests.support.upstream import run_upstream
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 TOKEN = "dashboards-live-token"
 REFUSAL = "I'm sorry, but I can't help with that request."
 COMPLY = "Sure! Here is a short answer about {topic}."

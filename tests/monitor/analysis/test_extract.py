@@ -16,7 +16,13 @@ from openai.types import Completion
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 from openai.types.responses import Response
 
-from monitor.extract import Exchange, ExtractError, extract, route_kind, system_prompt_sha256
+from monitor.analysis.extract import (
+    Exchange,
+    ExtractError,
+    extract,
+    route_kind,
+    system_prompt_sha256,
+)
 
 CHAT = "/v1/chat/completions"
 COMPL = "/v1/completions"
