@@ -36,6 +36,7 @@ __all__ = [
     "check_state_header",
     "check_same_config",
     "array_sha256",
+    "update_each",
 ]
 
 
@@ -87,6 +88,15 @@ class Detector(Protocol):
     def load_state(self, d: Mapping[str, Any]) -> None: ...
 
     def reset(self) -> None: ...
+
+
+def update_each(detector: Detector, xs: Iterable[Any]) -> DetectorState:
+    """``detector.update(x)`` for each of ``xs`` in order; the state after the last one (the
+    current state when ``xs`` is empty). The ``update_many`` of detectors without a batched one."""
+    state = detector.state
+    for x in xs:
+        state = detector.update(x)
+    return state
 
 
 def check_state_header(d: Mapping[str, Any], *, kind: str, version: int) -> None:

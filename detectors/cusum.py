@@ -57,6 +57,7 @@ from detectors.base import (
     IncompatibleStateError,
     check_same_config,
     check_state_header,
+    update_each,
 )
 from detectors.calibration.cusum import integer_cusum_arl, integer_cusum_threshold
 from detectors.stats import wilson_interval
@@ -164,10 +165,7 @@ class BernoulliCusum:
 
     def update_many(self, xs: Iterable[Any]) -> DetectorState:
         """Add verdicts in order; returns the final state."""
-        state = self.state
-        for x in xs:
-            state = self.update(x)
-        return state
+        return update_each(self, xs)
 
     @property
     def drift_detected(self) -> bool:

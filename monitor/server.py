@@ -99,8 +99,7 @@ async def serve(
     if install_signal_handlers:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-    daemon.proxy_url = bound.proxy_url
-    await daemon.startup()
+    await daemon.startup(proxy_url=bound.proxy_url)
     tasks = [
         asyncio.ensure_future(proxy_server.serve(sockets=[bound.proxy])),
         asyncio.ensure_future(admin_server.serve(sockets=[bound.admin])),

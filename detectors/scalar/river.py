@@ -30,6 +30,7 @@ from detectors.base import (
     IncompatibleStateError,
     check_same_config,
     check_state_header,
+    update_each,
 )
 
 __all__ = ["LEGACY_KIND", "RiverScalarDetector"]
@@ -122,10 +123,7 @@ class RiverScalarDetector(ABC):
 
     def update_many(self, xs: Iterable[Any]) -> DetectorState:
         """Add observations in order; returns the final state."""
-        state = self.state
-        for x in xs:
-            state = self.update(x)
-        return state
+        return update_each(self, xs)
 
     @property
     def alarms(self) -> int:

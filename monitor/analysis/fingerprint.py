@@ -57,6 +57,15 @@ class Change:
     at: float
 
 
+@dataclass(frozen=True)
+class SeenValue:
+    """A value a component has had, and when it was first seen."""
+
+    component: str
+    value: str
+    first_seen: float
+
+
 class FingerprintTracker:
     """Tracks the current value of each component; a never-seen value is a change."""
 
@@ -95,6 +104,12 @@ class FingerprintTracker:
     def current(self) -> dict[str, str]:
         with self._lock:
             return dict(self._current)
+
+    def history(self) -> list[SeenValue]:
+        """Every value each component has had, by component in the order first seen."""
+        return [SeenValue(c, v, t) for c, v, t in self._store.query(
+            "SELECT component, value, first_seen FROM fingerprint "
+            "ORDER BY component, first_seen, rowid")]
 
     def observe(self, component: str, value: str) -> Change | None:
         """Record ``value``; return a :class:`Change` if it differs from the current one and was

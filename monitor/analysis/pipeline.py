@@ -8,48 +8,21 @@ unredacted; it is stored only when ``privacy.retain_text`` is on.
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from detectors.features import word_count
 from monitor.analysis.extract import Exchange, ExtractError, extract, system_prompt_sha256
 from monitor.analysis.fingerprint import FingerprintTracker
 from monitor.analysis.redaction import Redactor
+from monitor.analysis.samples import SampleRow, SampleStore, request_id_hash
 from monitor.metrics.analysis import AnalysisMetrics
 from monitor.proxy.sampler import Sample
-from monitor.store import Store
 
 log = logging.getLogger("tunewatch.pipeline")
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS samples (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    ts REAL NOT NULL,
-    request_id_hash TEXT,
-    route TEXT NOT NULL,
-    status INTEGER NOT NULL,
-    model TEXT,
-    system_prompt_sha256 TEXT,
-    streamed INTEGER NOT NULL,
-    finish_reason TEXT,
-    duration_s REAL,
-    upstream_s REAL,
-    ttfb_s REAL,
-    prompt_words INTEGER,
-    response_words INTEGER,
-    verdict TEXT,
-    redactions INTEGER NOT NULL DEFAULT 0,
-    prompt TEXT,
-    response TEXT,
-    error TEXT
-);
-CREATE INDEX IF NOT EXISTS samples_ts ON samples(ts);
-"""
-
 
 @dataclass
 class Processed:
@@ -89,7 +62,7 @@ class Pipeline:
         self,
         *,
         metrics: AnalysisMetrics,
-        store: Store,
+        samples: SampleStore,
         fingerprint: FingerprintTracker,
         redactor: Redactor,
         retain_text: bool = False,
@@ -98,7 +71,7 @@ class Pipeline:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.metrics = metrics
-        self.store = store
+        self.samples = samples
         self.fingerprint = fingerprint
         self.redactor = redactor
         self.retain_text = retain_text
@@ -106,8 +79,6 @@ class Pipeline:
         self.analyzers = list(analyzers)
         self.clock = clock
         self.stage_failures: dict[str, int] = {}
-        self.lock = threading.Lock()  # held while analyzers run; the admin API reads under it
-        store.ensure_schema(SCHEMA)
 
     def _fail(self, stage: str) -> None:
         self.metrics.monitor_error(stage)
@@ -115,8 +86,7 @@ class Pipeline:
 
     def process(self, samples: Sequence[Sample]) -> list[Processed]:
         batch = [p for p in (self._prepare(s) for s in samples) if p is not None]
-        with self.lock:
-            self._analyze(batch)
+        self._analyze(batch)
         self._store(batch)
         self.metrics.samples_analyzed.inc(len(samples))
         return batch
@@ -173,49 +143,40 @@ class Pipeline:
             self._fail("fingerprint")
         return processed
 
+    def _row(self, p: Processed) -> SampleRow:
+        s, ex = p.sample, p.exchange
+        cap = self.max_retained_chars
+        keep = self.retain_text and ex is not None
+        return SampleRow(
+            ts=s.started_at,
+            request_id_hash=request_id_hash(s.request_id),
+            route=s.route,
+            status=s.status,
+            model=ex.model if ex else None,
+            system_prompt_sha256=p.system_prompt_hash,
+            streamed=bool(ex.streamed) if ex else False,
+            finish_reason=ex.finish_reason if ex else None,
+            duration_s=s.duration_s,
+            upstream_s=s.upstream_s,
+            ttfb_s=s.ttfb_s,
+            prompt_words=word_count(p.prompt) if ex else None,
+            response_words=word_count(p.response) if ex else None,
+            verdict=p.verdict,
+            redactions=p.redactions,
+            prompt=p.prompt[:cap] if keep else None,
+            response=p.response[:cap] if keep else None,
+            error=s.error or p.error,
+        )
+
     def _store(self, batch: Sequence[Processed]) -> None:
         if not batch:
             return
-        rows = []
-        cap = self.max_retained_chars
-        for p in batch:
-            s, ex = p.sample, p.exchange
-            rows.append(
-                (
-                    s.started_at,
-                    hashlib.sha256(s.request_id.encode()).hexdigest()[:16] if s.request_id else None,
-                    s.route,
-                    s.status,
-                    ex.model if ex else None,
-                    p.system_prompt_hash,
-                    int(ex.streamed) if ex else 0,
-                    ex.finish_reason if ex else None,
-                    s.duration_s,
-                    s.upstream_s,
-                    s.ttfb_s,
-                    len(p.prompt.split()) if ex else None,
-                    len(p.response.split()) if ex else None,
-                    p.verdict,
-                    p.redactions,
-                    p.prompt[:cap] if self.retain_text and ex else None,
-                    p.response[:cap] if self.retain_text and ex else None,
-                    s.error or p.error,
-                )
-            )
         try:
-            with self.store.transaction() as db:
-                db.executemany(
-                    "INSERT INTO samples (ts, request_id_hash, route, status, model, "
-                    "system_prompt_sha256, streamed, finish_reason, duration_s, upstream_s, ttfb_s, "
-                    "prompt_words, response_words, verdict, redactions, prompt, response, error) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    rows,
-                )
+            self.samples.insert_many([self._row(p) for p in batch])
         except Exception:
             self._fail("store")
             log.exception("storing samples failed")
 
     def prune(self, *, older_than_s: float) -> int:
-        cutoff = self.clock() - older_than_s
-        with self.store.transaction() as db:
-            return db.execute("DELETE FROM samples WHERE ts < ?", (cutoff,)).rowcount
+        """Delete samples older than ``older_than_s`` seconds (the retention)."""
+        return self.samples.prune(before=self.clock() - older_than_s)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import typer
@@ -10,6 +9,7 @@ from rich.console import Console
 
 from monitor.analysis.redaction import Redactor
 from monitor.analysis.references import Reference, ReferenceError, read_pairs
+from monitor.analysis.samples import NotAStore, read_recent_pairs
 
 reference_app = typer.Typer(help="Drift references (what normal traffic looks like).",
                             no_args_is_help=True)
@@ -48,19 +48,13 @@ def capture(
 
 
 def _pairs_from_db(path: Path, n: int) -> list[tuple[str, str]]:
-    if not path.exists():
-        raise ReferenceError(f"{path}: no such database")
     try:
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
-            rows = db.execute(
-                "SELECT prompt, response FROM samples WHERE prompt IS NOT NULL AND response IS NOT "
-                "NULL AND status < 400 ORDER BY id DESC LIMIT ?", (n,)
-            ).fetchall()
-    except sqlite3.Error as exc:
-        raise ReferenceError(f"{path}: not a Tunewatch store ({exc})") from None
-    if len(rows) < 2:
+        pairs = read_recent_pairs(path, n)
+    except NotAStore as exc:
+        raise ReferenceError(str(exc)) from None
+    if len(pairs) < 2:
         raise ReferenceError(
             f"{path}: fewer than 2 stored pairs with text; enable privacy.retain_text so the "
             "daemon keeps redacted text, or use --from-jsonl")
     redact = Redactor()  # stored text is already redacted; this is idempotent belt and braces
-    return [(redact(p).text, redact(r).text) for p, r in reversed(rows)]
+    return [(redact(p).text, redact(r).text) for p, r in pairs]

@@ -165,20 +165,17 @@ class DetectorHost:
     # -- feeding ---------------------------------------------------------------------------------
     def update(self, name: str, x: Any) -> DetectorState:
         """Feed one observation to detector ``name`` (KeyError when not hosted)."""
-        entry = self._entry(name)
-        with entry.lock:
-            before = entry.detector.drift_detected
-            state = entry.detector.update(x)
-        if state.drift and not before:
-            self._emit(entry, True, state)
-        return state
+        return self._feed(name, lambda det: det.update(x))
 
     def update_many(self, name: str, xs: Iterable[Any]) -> DetectorState:
         """Feed observations in order to detector ``name``; the state after the last one."""
+        return self._feed(name, lambda det: det.update_many(xs))
+
+    def _feed(self, name: str, feed: Callable[[Detector], DetectorState]) -> DetectorState:
         entry = self._entry(name)
         with entry.lock:
             before = entry.detector.drift_detected
-            state = entry.detector.update_many(xs)
+            state = feed(entry.detector)
         if state.drift and not before:
             self._emit(entry, True, state)
         return state

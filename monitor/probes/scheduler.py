@@ -18,10 +18,9 @@ so evidence accumulates across runs and restarts. The rotation offset of the sub
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,49 +30,18 @@ import httpx
 
 from detectors.base import DetectorState
 from monitor.detection.host import DetectorHost
+from monitor.detection.judge import RefusalJudge, load_refusal_judge
 from monitor.metrics.probes import ProbeMetrics
 from monitor.probes.baseline import Baseline, check_suite, load_baseline
 from monitor.probes.config import ProbeSettings
 from monitor.probes.evaluate import Evaluation, evaluate
 from monitor.probes.runner import ProbeRunner, new_run_id
-from monitor.probes.scoring import RefusalClassifier, ScoredRun, score_run
+from monitor.probes.scoring import ScoredRun, score_run
+from monitor.probes.store import ROTATION_OFFSET, ProbeStore, cusum_key
 from monitor.probes.suite import REFUSAL_CATEGORIES, Probe, Suite, resolve_suite
 from monitor.store import Store
 
 log = logging.getLogger(__name__)
-
-DDL = """
-CREATE TABLE IF NOT EXISTS probe_runs (
-    run_id TEXT PRIMARY KEY,
-    started_at REAL NOT NULL,
-    ended_at REAL NOT NULL,
-    status TEXT NOT NULL,              -- ok | failed
-    suite_name TEXT NOT NULL,
-    suite_hash TEXT NOT NULL,
-    baseline_run_id TEXT,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    regressions TEXT NOT NULL DEFAULT '[]',   -- JSON list of categories
-    summary TEXT NOT NULL DEFAULT '{}',       -- JSON: per-category counts, rates, p-values
-    error TEXT
-);
-CREATE TABLE IF NOT EXISTS probe_attempts (
-    run_id TEXT NOT NULL,
-    probe_id TEXT NOT NULL,
-    repeat INTEGER NOT NULL,
-    category TEXT NOT NULL,
-    outcome TEXT NOT NULL,             -- pass | fail | unscoreable
-    verdict TEXT,
-    detail TEXT,
-    error TEXT,
-    finish_reason TEXT,
-    model TEXT,
-    latency_s REAL,
-    PRIMARY KEY (run_id, probe_id, repeat)
-);
-CREATE INDEX IF NOT EXISTS probe_attempts_category ON probe_attempts (category, run_id);
-CREATE TABLE IF NOT EXISTS probe_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-"""
-
 
 def cusum_name(category: str) -> str:
     """Name of a category's probe refusal CUSUM in the detector host."""
@@ -99,29 +67,6 @@ class ProbeRunResult:
         return self.evaluation.regressions if self.evaluation else []
 
 
-def _default_classifier(kind: str) -> RefusalClassifier:
-    from detectors.refusal import load_classifier
-
-    return load_classifier(kind)  # type: ignore[arg-type]
-
-
-class _ProbeStateSlot:
-    """A probe CUSUM's row in ``probe_state`` (a :class:`monitor.detection.host.StateSlot`)."""
-
-    def __init__(self, store: Store, key: str) -> None:
-        self._store = store
-        self._key = key
-
-    def load(self) -> dict[str, Any] | None:
-        rows = self._store.query("SELECT value FROM probe_state WHERE key = ?", (self._key,))
-        return json.loads(rows[0][0]) if rows else None
-
-    def save(self, state: Mapping[str, Any]) -> None:
-        with self._store.transaction() as db:
-            db.execute("INSERT OR REPLACE INTO probe_state VALUES (?, ?)",
-                       (self._key, json.dumps(dict(state))))
-
-
 class ProbeScheduler:
     def __init__(
         self,
@@ -130,25 +75,23 @@ class ProbeScheduler:
         metrics: ProbeMetrics,
         store: Store,
         host: DetectorHost,
-        target_base_url: str,
+        target_base_url: str | None = None,
         clock: Callable[[], float] = time.time,
-        classifier: RefusalClassifier | None = None,
-        classifier_loader: Callable[[str], RefusalClassifier] = _default_classifier,
+        classifier: RefusalJudge | None = None,
+        classifier_loader: Callable[[str], RefusalJudge] = load_refusal_judge,
         suite: Suite | None = None,
         baseline: Baseline | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
-        first_run_delay_s: float = 30.0,
     ) -> None:
         self.settings = settings
         self.metrics = metrics
-        self.store = store
+        self.runs = ProbeStore(store)
         self.host = host
-        self.target_base_url = target_base_url.rstrip("/")
+        self.target_base_url = target_base_url.rstrip("/") if target_base_url else None
         self._clock = clock
         self._classifier = classifier
         self._load_classifier = classifier_loader
         self._transport = transport
-        self._first_run_delay_s = first_run_delay_s
         self.suite = suite or resolve_suite(settings.suite)
         if baseline is None and settings.baseline is not None:
             baseline = load_baseline(Path(settings.baseline))
@@ -158,7 +101,6 @@ class ProbeScheduler:
         self._lock = asyncio.Lock()
         self._listeners: list[Callable[[ProbeRunResult], Any]] = []
         self._scheduler: Any = None
-        store.ensure_schema(DDL)
         self._groups = self._unit_groups()
         self._cusums: dict[str, str] = {}  # category -> hosted detector name
         if baseline is not None:
@@ -168,22 +110,22 @@ class ProbeScheduler:
 
     def _restore_last_runs(self) -> None:
         """Re-export the last run times so a restart does not look like stale probes."""
-        try:
-            rows = self.store.query(
-                "SELECT max(ended_at), max(CASE WHEN status = 'ok' THEN ended_at END) "
-                "FROM probe_runs")
-        except Exception:
-            self.metrics.monitor_error("store")
-            return
-        last_run, last_ok = rows[0] if rows else (None, None)
+        last_run, last_ok = self.runs.last_run_times()
         if last_run is not None:
             self.metrics.probe_last_run.set(last_run)
         if last_ok is not None:
             self.metrics.probe_last_success.set(last_ok)
 
     # -- scheduling ------------------------------------------------------------------------
-    def start(self) -> None:
-        """Start the apscheduler job (call from inside the running event loop)."""
+    @property
+    def started(self) -> bool:
+        return self._scheduler is not None
+
+    def start(self, *, target_base_url: str | None = None) -> None:
+        """Start the apscheduler job (call from inside the running event loop); the probes go to
+        ``target_base_url`` (the sidecar's own proxy URL + /v1, when given)."""
+        if target_base_url is not None:
+            self.target_base_url = target_base_url.rstrip("/")
         from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED
         from apscheduler.schedulers.asyncio import AsyncIOScheduler
         from apscheduler.triggers.cron import CronTrigger
@@ -195,7 +137,7 @@ class ProbeScheduler:
             first = None
         else:
             trigger = IntervalTrigger(seconds=s.interval_seconds or 3600.0)
-            first = datetime.now(UTC) + timedelta(seconds=self._first_run_delay_s)
+            first = datetime.now(UTC) + timedelta(seconds=s.first_run_delay_s)
         sched = AsyncIOScheduler(timezone=UTC)
         sched.add_job(self._job, trigger, id="tunewatch-probes", max_instances=1, coalesce=True,
                       misfire_grace_time=60, **({"next_run_time": first} if first else {}))
@@ -252,6 +194,8 @@ class ProbeScheduler:
         self._listeners.append(listener)
 
     async def _run(self, run_id: str, started: float) -> ProbeRunResult:
+        if self.target_base_url is None:
+            raise ProbeRunFailed("no target: start() the scheduler with the sidecar's URL first")
         probes, next_offset = self._select()
         runner = ProbeRunner(base_url=self.target_base_url,
                              settings=self.settings.runner_settings(), run_id=run_id,
@@ -293,7 +237,7 @@ class ProbeScheduler:
         size = self.settings.subset_size
         if not size or size >= n:
             return [p for g in self._groups for p in g], 0
-        offset = int(self._get_state("rotation_offset") or 0) % n
+        offset = int(self.runs.get_state(ROTATION_OFFSET) or 0) % n
         chosen = [self._groups[(offset + i) % n] for i in range(size)]
         return [p for g in chosen for p in g], (offset + size) % n
 
@@ -315,7 +259,7 @@ class ProbeScheduler:
             # host logs it and the CUSUM starts afresh)
             self.host.add_refusal_rate(name, det, source="probe", category=cat,
                                        baseline_rate=rates.passed / (rates.passed + rates.failed),
-                                       slot=_ProbeStateSlot(self.store, f"cusum:{cat}"))
+                                       slot=self.runs.slot(cusum_key(cat)))
             out[cat] = name
         return out
 
@@ -336,18 +280,11 @@ class ProbeScheduler:
         return {cat: self.host.state(name) for cat, name in self._cusums.items()}
 
     # -- storage ---------------------------------------------------------------------------------
-    def _get_state(self, key: str) -> str | None:
-        rows = self.store.query("SELECT value FROM probe_state WHERE key = ?", (key,))
-        return rows[0][0] if rows else None
-
     def _record_failure(self, run_id: str, started: float, ended: float, error: str) -> None:
-        with self.store.transaction() as db:
-            db.execute(
-                "INSERT INTO probe_runs (run_id, started_at, ended_at, status, suite_name, "
-                "suite_hash, baseline_run_id, error) VALUES (?, ?, ?, 'failed', ?, ?, ?, ?)",
-                (run_id, started, ended, self.suite.name, self.suite.hash,
-                 self.baseline.run_id if self.baseline else None, error),
-            )
+        self.runs.record_failure(run_id=run_id, started=started, ended=ended,
+                                 suite_name=self.suite.name, suite_hash=self.suite.hash,
+                                 baseline_run_id=self.baseline.run_id if self.baseline else None,
+                                 error=error)
 
     def _record_success(self, run_id: str, started: float, ended: float, scored: ScoredRun,
                         ev: Evaluation, next_offset: int, cusum: dict[str, DetectorState]
@@ -364,26 +301,14 @@ class ProbeScheduler:
             }
             for cat, t in ev.tallies.items()
         }
-        with self.store.transaction() as db:
-            db.execute(
-                "INSERT INTO probe_runs (run_id, started_at, ended_at, status, suite_name, "
-                "suite_hash, baseline_run_id, attempts, regressions, summary) "
-                "VALUES (?, ?, ?, 'ok', ?, ?, ?, ?, ?, ?)",
-                (run_id, started, ended, self.suite.name, self.suite.hash,
-                 self.baseline.run_id if self.baseline else None, len(scored.attempts),
-                 json.dumps(ev.regressions), json.dumps(summary, sort_keys=True)),
-            )
-            db.executemany(
-                "INSERT INTO probe_attempts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(run_id, sa.attempt.probe_id, sa.attempt.repeat, sa.attempt.category,
-                  sa.outcome, sa.verdict, sa.detail, sa.attempt.error, sa.attempt.finish_reason,
-                  sa.attempt.model, sa.attempt.latency_s) for sa in scored.attempts],
-            )
-            db.execute("INSERT OR REPLACE INTO probe_state VALUES ('rotation_offset', ?)",
-                       (str(next_offset),))
-            for cat, name in self._cusums.items():  # with the run, in its transaction
-                db.execute("INSERT OR REPLACE INTO probe_state VALUES (?, ?)",
-                           (f"cusum:{cat}", json.dumps(self.host.state_dict(name))))
+        self.runs.record_success(
+            run_id=run_id, started=started, ended=ended, suite_name=self.suite.name,
+            suite_hash=self.suite.hash,
+            baseline_run_id=self.baseline.run_id if self.baseline else None,
+            regressions=ev.regressions, summary=summary, attempts=scored.attempts,
+            rotation_offset=next_offset,
+            # the CUSUM states with the run, in its transaction
+            state={cusum_key(cat): self.host.state_dict(name) for cat, name in self._cusums.items()})
 
     # -- metrics ---------------------------------------------------------------------------------
     def _export_baseline(self) -> None:

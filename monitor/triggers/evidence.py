@@ -1,7 +1,7 @@
 """The evidence pack attached to a ticket.
 
 What changed (before/after), baseline versus current probe failure rates per category with 95%
-Wilson intervals (from the ``probe_runs`` table when the probe scheduler has written one) with the
+Wilson intervals (the latest successful probe run, when the probes have written one) with the
 detector that found each regression (``detected_by``) and the probe CUSUM state, a report
 excerpt of the latest probe run, redacted example transcripts (only when the daemon retains redacted
 text), the state of every hosted detector (a detector-host snapshot: traffic drift and refusal-rate
@@ -16,18 +16,20 @@ triggers). Nothing here holds unredacted text.
 
 from __future__ import annotations
 
-import json
-import sqlite3
-from collections.abc import Callable, Mapping
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
 from detectors.stats import wilson_interval
 from monitor.analysis.redaction import Redactor
+from monitor.analysis.samples import Transcript
 from monitor.detection.host import Snapshot
-from monitor.store import Store
+from monitor.probes.store import ProbeRunRecord
 from monitor.triggers.model import TriggerEvent
 
+log = logging.getLogger("tunewatch.triggers")
 DASHBOARDS = {"governance": "tunewatch-governance", "safety": "tunewatch-safety",
               "drift": "tunewatch-drift"}
 MAX_TRANSCRIPT_CHARS = 280
@@ -53,15 +55,27 @@ def rate_with_ci(k: int, n: int) -> dict[str, Any]:
     return {"rate": round(p, 4), "ci95": [round(lo, 4), round(hi, 4)], "failed": k, "n": n}
 
 
+@dataclass(frozen=True)
+class EvidenceSources:
+    """Where the evidence comes from, each read through the module that owns it (``None``: the
+    component is not running): the latest successful probe run
+    (:meth:`monitor.probes.store.ProbeStore.latest_ok`), recent retained transcripts
+    (:meth:`monitor.analysis.samples.SampleStore.recent_transcripts`) and the detector host's
+    snapshot (:meth:`monitor.detection.host.DetectorHost.snapshot`)."""
+
+    probe_run: Callable[[], ProbeRunRecord | None] | None = None
+    transcripts: Callable[[int], Sequence[Transcript]] | None = None
+    detectors: Callable[[], Mapping[str, Snapshot]] | None = None
+
+
 class EvidenceBuilder:
-    def __init__(self, *, store: Store,
-                 detectors: Callable[[], Mapping[str, Snapshot]] | None,
-                 dashboard_url: str | None, clock: Callable[[], float],
+    def __init__(self, *, sources: EvidenceSources, dashboard_url: str | None,
+                 clock: Callable[[], float], on_error: Callable[[], None] = lambda: None,
                  redactor: Redactor | None = None, max_transcripts: int = 3) -> None:
-        self._store = store
-        self._detectors = detectors
+        self._sources = sources
         self._dashboard_url = dashboard_url
         self._clock = clock
+        self._on_error = on_error
         self._redactor = redactor or Redactor()
         self._max_transcripts = max_transcripts
 
@@ -71,31 +85,26 @@ class EvidenceBuilder:
                               "what_changed": dict(event.what_changed)}
         if event.context.get("alert"):
             ev["alert"] = event.context["alert"]
-        for name, fn in (("probes", self.probes), ("transcripts", self.transcripts),
-                         ("detectors", self.detectors)):
+        parts: tuple[tuple[str, Callable[[], Any]], ...] = (
+            ("probes", self.probes), ("transcripts", self.transcripts),
+            ("detectors", self.detectors))
+        for name, fn in parts:
             try:
                 ev[name] = fn()
-            except (sqlite3.Error, ValueError, KeyError, TypeError) as exc:
+            except Exception as exc:  # the ticket still opens; the gap is visible and counted
+                self._on_error()
+                log.exception("evidence part %s failed", name)
                 ev[name] = {"error": type(exc).__name__}
-        if event.context.get("report_path"):
-            ev.setdefault("probes", {})["report_path"] = str(event.context["report_path"])
         ev["links"] = self.links(now, event)
         return ev
 
     # -- parts ---------------------------------------------------------------------------------
     def probes(self) -> dict[str, Any]:
-        try:
-            rows = self._store.query(
-                "SELECT run_id, ended_at, suite_name, suite_hash, baseline_run_id, attempts, "
-                "regressions, summary FROM probe_runs WHERE status = 'ok' "
-                "ORDER BY ended_at DESC LIMIT 1")
-        except sqlite3.OperationalError:  # no probe tables: probes not configured
+        run = self._sources.probe_run() if self._sources.probe_run is not None else None
+        if run is None:
             return {}
-        if not rows:
-            return {}
-        run_id, ended, suite, suite_hash, base_id, attempts, regs, summary = rows[0]
         cats: dict[str, Any] = {}
-        for cat, s in sorted(json.loads(summary).items()):
+        for cat, s in sorted(run.summary.items()):
             n = int(s.get("passed", 0)) + int(s.get("failed", 0))
             entry: dict[str, Any] = {"current": rate_with_ci(int(s.get("failed", 0)), n),
                                      "unscoreable": s.get("unscoreable", 0),
@@ -108,22 +117,16 @@ class EvidenceBuilder:
             entry["detected_by"] = detected_by(entry["regression"],
                                                bool((s.get("cusum") or {}).get("drift")))
             cats[cat] = entry
-        return {"run_id": run_id, "ended_at": ended, "suite": suite, "suite_hash": suite_hash,
-                "baseline_run_id": base_id, "attempts": attempts,
-                "regressions": json.loads(regs), "categories": cats}
+        return {"run_id": run.run_id, "ended_at": run.ended_at, "suite": run.suite_name,
+                "suite_hash": run.suite_hash, "baseline_run_id": run.baseline_run_id,
+                "attempts": run.attempts, "regressions": run.regressions, "categories": cats}
 
     def transcripts(self) -> list[dict[str, Any]]:
-        try:
-            rows = self._store.query(
-                "SELECT ts, model, verdict, prompt, response FROM samples WHERE prompt IS NOT "
-                "NULL AND response IS NOT NULL ORDER BY id DESC LIMIT ?", (self._max_transcripts,))
-        except sqlite3.OperationalError:
+        if self._sources.transcripts is None:
             return []
-        out = []
-        for ts, model, verdict, prompt, response in rows:
-            out.append({"ts": ts, "model": model, "verdict": verdict,
-                        "prompt": self._clip(prompt), "response": self._clip(response)})
-        return out
+        return [{"ts": t.ts, "model": t.model, "verdict": t.verdict,
+                 "prompt": self._clip(t.prompt), "response": self._clip(t.response)}
+                for t in self._sources.transcripts(self._max_transcripts)]
 
     def _clip(self, text: str) -> str:
         text = self._redactor(text).text  # stored text is redacted already; be safe twice
@@ -132,9 +135,9 @@ class EvidenceBuilder:
 
     def detectors(self) -> dict[str, dict[str, Any]]:
         """Every hosted detector's state by name (NaN/Inf become null: JSON has neither)."""
-        if self._detectors is None:
+        if self._sources.detectors is None:
             return {}
-        return {name: snap.as_dict() for name, snap in self._detectors().items()}
+        return {name: snap.as_dict() for name, snap in self._sources.detectors().items()}
 
     def links(self, now: float, event: TriggerEvent) -> dict[str, str]:
         links: dict[str, str] = {}

@@ -211,8 +211,10 @@ def test_alerts_to_tickets_end_to_end(tmp_path: Path, upstream: Upstream) -> Non
             "privacy": {"retain_text": True},
             "analysis": {"embedder": "none", "refusal_classifier": False, "batch_size": 4},
             "deployment": {"poll_models_interval_s": 0},
+            # the fast static classifier and a 1 s first run keep the test within its bound
             "probes": {"enabled": True, "baseline": str(baseline), "interval_seconds": 10,
-                       "max_concurrency": 8, "max_per_minute": 100000, "timeout_s": 10},
+                       "max_concurrency": 8, "max_per_minute": 100000, "timeout_s": 10,
+                       "classifier": "static", "first_run_delay_s": 1},
             "triggers": {
                 "alertmanager_token": AM_TOKEN, "dashboard_url": "https://grafana.example",
                 "owners": {"alignment_regression": "safety-board@example.com",
@@ -222,11 +224,10 @@ def test_alerts_to_tickets_end_to_end(tmp_path: Path, upstream: Upstream) -> Non
                 "sinks": [{"type": "webhook", "url": f"{recv_url}/hook", "secret": "s3cret"},
                           {"type": "directory", "path": str(tmp_path / "tickets")}]},
             "log_level": "warning",
-            "e2e": {"classifier": "static", "first_run_delay_s": 1},
         }))
 
-        def start_daemon() -> None:
-            procs.start("daemon", [sys.executable, str(ROOT / "tests/e2e/daemon_main.py"),
+        def start_daemon() -> None:  # `tunewatch serve`, wired by create_app like production
+            procs.start("daemon", [sys.executable, "-m", "monitor.cli", "serve", "--config",
                                    str(daemon_cfg)])
             proc = procs.procs["daemon"]
 

@@ -15,7 +15,7 @@ def test_health_ready_status_and_openapi(upstream) -> None:
     _, url = upstream
     with run_daemon(settings_for(url)) as d:
         assert httpx.get(d.admin_url + "/healthz").json() == {"status": "ok"}
-        d.call(d.daemon.check_upstream())
+        d.call(d.daemon.upstream.check())
         r = httpx.get(d.admin_url + "/readyz")
         assert r.status_code == 200 and r.json()["components"]["upstream"]["ok"] is True
         status = httpx.get(d.admin_url + "/v1/status").json()
@@ -29,7 +29,7 @@ def test_health_ready_status_and_openapi(upstream) -> None:
 def test_not_ready_when_upstream_down() -> None:
     s = settings_for("http://127.0.0.1:9")
     with run_daemon(s) as d:
-        d.call(d.daemon.check_upstream())
+        d.call(d.daemon.upstream.check())
         r = httpx.get(d.admin_url + "/readyz")
         assert r.status_code == 503 and r.json()["components"]["upstream"]["ok"] is False
         assert httpx.get(d.admin_url + "/healthz").status_code == 200

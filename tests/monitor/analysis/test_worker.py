@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 
+from monitor.analysis.samples import SampleRow
 from tests.support.daemon import run_daemon, settings_for
 
 CHAT = {"model": "m", "messages": [{"role": "system", "content": "You are Tess."},
@@ -17,9 +18,10 @@ def test_samples_older_than_retention_are_pruned(upstream, tmp_path) -> None:
     with run_daemon(s) as d, httpx.Client() as c:
         store = d.daemon.store
         now = d.daemon.clock()
-        with store.transaction() as db:  # two rows of earlier days: 2 days old, 23 hours old
-            db.executemany("INSERT INTO samples (ts, route, status, streamed) VALUES (?, ?, 200, 0)",
-                           [(now - 2 * 86400, "/old"), (now - 23 * 3600, "/recent")])
+        # two rows of earlier days: 2 days old, 23 hours old
+        d.daemon.pipeline.samples.insert_many([
+            SampleRow(ts=now - 2 * 86400, route="/old", status=200),
+            SampleRow(ts=now - 23 * 3600, route="/recent", status=200)])
         assert c.post(d.proxy_url + "/v1/chat/completions", json=CHAT).status_code == 200
         assert d.wait_for(lambda: store.query("SELECT COUNT(*) FROM samples WHERE route = '/old'")
                           == [(0,)])

@@ -34,11 +34,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from monitor.detection.judge import load_refusal_judge
 from monitor.mixin.config import POD_MODEL_INFO
 from monitor.mixin.dashboards import all_annotation_queries, all_panel_queries
 from monitor.mixin.generate import RULES_FILE
 from monitor.probes.baseline import build_baseline, save_baseline
-from monitor.probes.cli import execute, load_refusal_classifier
+from monitor.probes.cli import execute
 from monitor.probes.runner import RunnerSettings
 from monitor.probes.suite import resolve_suite
 from tests.monitor.mixin.dashboards_live_stack import (
@@ -240,7 +241,7 @@ def test_every_panel_has_live_data_from_the_real_daemon(tmp_path: Path) -> None:
     prometheus = _binary("prometheus")
     started = time.monotonic()
     suite = resolve_suite("default")
-    classifier = load_refusal_classifier("static")
+    classifier = load_refusal_judge("static")
     fast = RunnerSettings(max_concurrency=16, max_per_minute=100_000)
     with run_upstream(DemoAndProbeUpstream(suite=suite)) as (up, url):
         assert isinstance(up, DemoAndProbeUpstream)

@@ -209,19 +209,21 @@ async def test_start_runs_on_schedule_and_shutdown(
 ) -> None:
     up = make_upstream()
     reg = CollectorRegistry()
-    sched = ProbeScheduler(settings=settings(enabled=True, interval_seconds=3600, subset_size=5),
+    sched = ProbeScheduler(settings=settings(enabled=True, interval_seconds=3600, subset_size=5,
+                                             first_run_delay_s=0.05),
                            metrics=Metrics(reg).probes, store=Store(tmp_path / "s.db"),
-                           host=DetectorHost(), target_base_url=up.base_url, classifier=refusal_classifier,
-                           baseline=baseline, first_run_delay_s=0.05)
-    sched.start()
+                           host=DetectorHost(), classifier=refusal_classifier, baseline=baseline)
+    ran = asyncio.Event()
+    sched.add_result_listener(lambda result: ran.set())
+    assert not sched.started
+    sched.start(target_base_url=up.base_url)  # the daemon passes its own proxy URL
+    assert sched.started
     try:
-        for _ in range(200):
-            if value(reg, "tunewatch_probe_runs_total", status="ok") >= 1:
-                break
-            await asyncio.sleep(0.05)
+        await asyncio.wait_for(ran.wait(), timeout=30)  # the first scheduled run, 0.05 s in
         assert value(reg, "tunewatch_probe_runs_total", status="ok") == 1
     finally:
         sched.shutdown()
+    assert not sched.started
 
 
 def test_baseline_of_another_suite_is_refused(baseline: Baseline, tmp_path: Path) -> None:

@@ -57,6 +57,6 @@ def test_completions_through_sidecar_equal_direct(gemma: str, tmp_path) -> None:
         assert d.value("tunewatch_time_to_first_byte_seconds_count",
                        {"route": "/v1/completions"}) == 1
         # the model list of the real server became part of the deployment fingerprint
-        d.call(d.daemon.check_upstream())
+        d.call(d.daemon.upstream.check())
         assert "upstream_models" in d.daemon.fingerprint.current()
         assert httpx.get(d.admin_url + "/readyz").status_code == 200
