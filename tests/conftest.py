@@ -23,10 +23,8 @@ def upstream() -> Iterator[tuple[ScriptedUpstream, str]]:
 @pytest.fixture(scope="session")
 def gemma() -> Iterator[str]:
     """URL (without /v1) of a real llama.cpp server running Gemma 3 270M, shared by the session."""
-    try:
-        from monitor.localmodel import start_local_model
-    except ImportError as exc:  # pragma: no cover
-        pytest.fail(f"llama-cpp-python missing: {exc}")
+    from monitor.localmodel import start_local_model
+
     server = start_local_model(startup_timeout_s=180)
     try:
         yield server.url

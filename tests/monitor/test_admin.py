@@ -56,7 +56,7 @@ def test_exposition_passes_promtool_check_metrics(upstream) -> None:
         c.post(d.proxy_url + "/v1/chat/completions",
                json={"model": "m", "messages": [{"role": "user", "content": "hi"}], "stream": True})
         c.get(d.proxy_url + "/test/status/503")
-        d.daemon.worker.wait_idle(10)
+        assert d.daemon.worker.wait_idle(10)
         text = httpx.get(d.admin_url + "/metrics").text
     assert "tunewatch_requests_total" in text and "tunewatch_build_info" in text
     proc = subprocess.run([promtool, "check", "metrics"], input=text.encode(),

@@ -42,14 +42,10 @@ from monitor.probes.baseline import build_baseline, save_baseline
 from monitor.probes.cli import execute
 from monitor.probes.runner import RunnerSettings
 from monitor.probes.suite import resolve_suite
-from tests.monitor.mixin.dashboards_live_stack import (
-    DemoAndProbeUpstream,
-    Prometheus,
-    PrometheusError,
-    free_port,
-    run_prometheus,
-)
+from tests.monitor.mixin.dashboards_live_stack import DemoAndProbeUpstream
 from tests.support.daemon import RunningDaemon, run_daemon, settings_for
+from tests.support.net import free_port
+from tests.support.prometheus import Prometheus, PrometheusError, run_prometheus
 from tests.support.upstream import run_upstream
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -266,7 +262,7 @@ def test_every_panel_has_live_data_from_the_real_daemon(tmp_path: Path) -> None:
         )
         with run_daemon(settings) as d:
             target = d.admin_url.removeprefix("http://")
-            with run_prometheus(prometheus, target=target, rules=ROOT / RULES_FILE,
+            with run_prometheus(prometheus, targets=[target], rules=ROOT / RULES_FILE,
                                 workdir=tmp_path) as prom:
                 prom.wait_for('up{job="tunewatch"} == 1')
                 prom.wait_for(POD_MODEL_INFO)

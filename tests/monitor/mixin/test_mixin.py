@@ -5,13 +5,9 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import socket
 import subprocess
 import threading
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +25,7 @@ from monitor.mixin.config import POD_MODEL_INFO, MixinConfig
 from monitor.mixin.dashboards import all_annotation_queries, all_dashboards, all_panel_queries
 from monitor.mixin.generate import HELM_TEMPLATE, RULES_FILE, main, outputs, stale_files
 from monitor.mixin.render import HEADER, helm_unescape
+from tests.support.prometheus import PrometheusError, run_prometheus
 
 ROOT = Path(__file__).resolve().parents[3]
 CONFIG = MixinConfig()
@@ -456,18 +453,6 @@ def _traffic_step(m: Metrics) -> None:
         m.probes.probe_canary_leaks.labels(category=c).inc()
 
 
-def _query(base: str, expr: str) -> list[dict[str, object]]:
-    url = f"{base}/api/v1/query?" + urllib.parse.urlencode({"query": expr})
-    with urllib.request.urlopen(url, timeout=5) as response:
-        return json.load(response)["data"]["result"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.mark.prometheus
 @pytest.mark.slow
 def test_every_panel_returns_series_from_a_real_prometheus(tmp_path: Path) -> None:
@@ -485,63 +470,24 @@ def test_every_panel_returns_series_from_a_real_prometheus(tmp_path: Path) -> No
 
     worker = threading.Thread(target=traffic, daemon=True)
     worker.start()
-    port = _free_port()
-    config = tmp_path / "prometheus.yml"
-    config.write_text(
-        yaml.safe_dump(
-            {
-                "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-                "rule_files": [str(ROOT / RULES_FILE)],
-                "scrape_configs": [
-                    {
-                        "job_name": "tunewatch",
-                        "static_configs": [{"targets": [f"127.0.0.1:{server.server_port}"]}],
-                    }
-                ],
-            }
-        )
-    )
-    proc = subprocess.Popen(
-        [
-            prometheus,
-            f"--config.file={config}",
-            f"--storage.tsdb.path={tmp_path / 'data'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-
-    def wait_for(*exprs: str) -> None:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            time.sleep(0.5)
-            try:
-                if all(_query(base, e) for e in exprs):
-                    return
-            except (urllib.error.URLError, ConnectionError):
-                continue
-        pytest.fail(f"Prometheus returned nothing for {exprs} within 30 s")
-
     try:
-        wait_for(POD_MODEL_INFO, "rate(tunewatch_requests_total[10s]) > 0")
-        # A fingerprint change that Prometheus sees happen (it scraped the counter at 0 before).
-        metrics.deployment.changed("system_prompt", time.time())
-        wait_for("increase(tunewatch_deployment_changes_total[2m]) > 0")
-        failures = []
-        for board, title, expr in all_panel_queries(CONFIG) + all_annotation_queries(CONFIG):
-            short = expr.replace("[5m]", "[10s]").replace("[1h]", "[30s]")
-            try:
-                if not _query(base, short):
-                    failures.append(f"{board} / {title}: no series")
-            except urllib.error.HTTPError as e:
-                failures.append(f"{board} / {title}: {e.read().decode()[:200]}")
-        assert not failures, "\n".join(failures)
+        with run_prometheus(prometheus, targets=[f"127.0.0.1:{server.server_port}"],
+                            rules=ROOT / RULES_FILE, workdir=tmp_path) as prom:
+            prom.wait_for(POD_MODEL_INFO, "rate(tunewatch_requests_total[10s]) > 0")
+            # A fingerprint change that Prometheus sees happen (it scraped the counter at 0).
+            metrics.deployment.changed("system_prompt", time.time())
+            prom.wait_for("increase(tunewatch_deployment_changes_total[2m]) > 0")
+            failures = []
+            for board, title, expr in all_panel_queries(CONFIG) + all_annotation_queries(CONFIG):
+                short = expr.replace("[5m]", "[10s]").replace("[1h]", "[30s]")
+                try:
+                    if not prom.query(short):
+                        failures.append(f"{board} / {title}: no series")
+                except PrometheusError as e:
+                    failures.append(f"{board} / {title}: {e}")
+            assert not failures, "\n".join(failures)
     finally:
         stop.set()
         worker.join(timeout=5)
-        proc.terminate()
-        proc.wait(timeout=15)
         server.shutdown()
         server.server_close()

@@ -175,7 +175,7 @@ def test_malformed_json_invalid_utf8_and_empty_bodies(upstream) -> None:
             assert (via.status_code, via.content) == (direct.status_code, direct.content)
             echo = c.post(d.proxy_url + "/test/echo", content=body).json()
             assert echo["sha256"] == hashlib.sha256(body).hexdigest()
-        d.daemon.worker.wait_idle(10)
+        assert d.daemon.worker.wait_idle(10)
         # the unparseable samples were counted, never surfaced to the client
         assert d.value("tunewatch_monitor_errors_total", {"stage": "parse"}) >= 2
 
@@ -231,7 +231,7 @@ def test_privacy_no_authorization_or_text_in_logs(upstream, caplog) -> None:
                 model="m", messages=[{"role": "user", "content": "mail me at bob@example.org"}])
             _client(d.proxy_url).with_options(api_key=secret).chat.completions.create(
                 model="m", messages=[{"role": "user", "content": "{broken"}], extra_body={})
-            d.daemon.worker.wait_idle(10)
+            assert d.daemon.worker.wait_idle(10)
             rows = d.daemon.store.query("SELECT prompt, response FROM samples")
     text = caplog.text
     assert secret not in text and "bob@example.org" not in text

@@ -47,7 +47,7 @@ def test_samples_stored_probe_traffic_excluded_replay_same(upstream, tmp_path) -
             c.post(d.proxy_url + "/v1/chat/completions", json=CHAT,
                    headers={"x-request-id": f"p{i}", "x-tunewatch-probe": "run-1"})
         assert d.daemon.worker.wait_idle(10)
-        d.wait_for(lambda: d.value("tunewatch_requests_total", {
+        assert d.wait_for(lambda: d.value("tunewatch_requests_total", {
             "route": "/v1/chat/completions", "method": "POST", "status_class": "2xx"}) == 50)
         assert d.daemon.worker.wait_idle(10)
         first = d.value("tunewatch_samples_total", {"route": "/v1/chat/completions"})
@@ -57,7 +57,7 @@ def test_samples_stored_probe_traffic_excluded_replay_same(upstream, tmp_path) -
         # replay: exactly the same number again
         for i in range(40):
             c.post(d.proxy_url + "/v1/chat/completions", json=CHAT, headers={"x-request-id": f"r{i}"})
-        d.wait_for(lambda: d.value("tunewatch_requests_total", {
+        assert d.wait_for(lambda: d.value("tunewatch_requests_total", {
             "route": "/v1/chat/completions", "method": "POST", "status_class": "2xx"}) == 90)
         assert d.daemon.worker.wait_idle(10)
         assert d.value("tunewatch_samples_total", {"route": "/v1/chat/completions"}) == 2 * first
