@@ -135,13 +135,11 @@ class Daemon:
             self.probes.start(target_base_url=target + "/v1")
 
     async def shutdown(self) -> None:
+        """Stop in the reverse order of the data flow: probes, the upstream poll, the worker
+        (it drains the queue and saves the detectors; what that raises is queued to the
+        triggers), then the triggers (they act on what is queued before they stop)."""
         if self.probes is not None:
             self._quietly(self.probes.shutdown, "probes")
-        if self.triggers is not None:
-            try:
-                await self.triggers.stop()
-            except Exception:
-                log.exception("stopping the triggers failed")
         for task in self._background:
             task.cancel()
         for task in self._background:
@@ -151,6 +149,11 @@ class Daemon:
                 pass
         self._background.clear()
         await asyncio.to_thread(self.worker.stop)
+        if self.triggers is not None:
+            try:
+                await self.triggers.stop()
+            except Exception:
+                log.exception("stopping the triggers failed")
         await self.client.aclose()
         self.store.close()
 

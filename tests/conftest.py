@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 
 import pytest
@@ -31,9 +30,3 @@ def gemma() -> Iterator[str]:
     finally:
         server.stop()
 
-
-def require_binary(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        pytest.fail(f"{name} not found: install Debian's prometheus / prometheus-alertmanager")
-    return path

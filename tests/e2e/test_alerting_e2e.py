@@ -33,10 +33,10 @@ import yaml
 from aiohttp import web
 
 from monitor.probes.suite import resolve_suite
-from tests.conftest import require_binary
 from tests.monitor.probes.tw_probes_upstream import Policy
 from tests.monitor.probes.tw_probes_upstream import ScriptedUpstream as ProbesUpstream
 from tests.monitor.triggers.fakes import Receiver
+from tests.support.binaries import require_binary
 from tests.support.net import free_port
 from tests.support.procs import stop
 from tests.support.prometheus import run_prometheus
@@ -141,11 +141,8 @@ def upstream() -> Iterator[Upstream]:
 
 def test_alerts_to_tickets_end_to_end(tmp_path: Path, upstream: Upstream) -> None:
     prometheus = require_binary("prometheus")
-    alertmanager = (os.environ.get("TW_E2E_ALERTMANAGER") or
-                    next((b for b in ("prometheus-alertmanager", "alertmanager")
-                          if __import__("shutil").which(b)), None))
-    if alertmanager is None:
-        pytest.fail("alertmanager not found: install Debian's prometheus-alertmanager")
+    alertmanager = require_binary("prometheus-alertmanager", "alertmanager",
+                                  env="TW_E2E_ALERTMANAGER")
     deadline = time.monotonic() + DEADLINE_S
 
     def until(pred: Callable[[], Any], what: str) -> Any:

@@ -7,7 +7,7 @@ import subprocess
 import httpx
 import pytest
 
-from tests.conftest import require_binary
+from tests.support.binaries import require_binary
 from tests.support.daemon import run_daemon, settings_for
 
 

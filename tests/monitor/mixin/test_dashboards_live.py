@@ -27,7 +27,6 @@ Scenario (all on 127.0.0.1, ports chosen at run time):
 
 from __future__ import annotations
 
-import shutil
 import time
 from pathlib import Path
 
@@ -43,6 +42,7 @@ from monitor.probes.cli import execute
 from monitor.probes.runner import RunnerSettings
 from monitor.probes.suite import resolve_suite
 from tests.monitor.mixin.dashboards_live_stack import DemoAndProbeUpstream
+from tests.support.binaries import require_binary
 from tests.support.daemon import RunningDaemon, run_daemon, settings_for
 from tests.support.net import free_port
 from tests.support.prometheus import Prometheus, PrometheusError, run_prometheus
@@ -88,13 +88,6 @@ NONZERO: set[tuple[str, str]] = {
     ("Tunewatch / Governance", "Alertmanager notifications rejected in range"),
     ("Tunewatch / Governance", "Triggers by type"),
 }
-
-
-def _binary(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        pytest.skip(f"{name} not installed (Debian package prometheus)")
-    return path
 
 
 def _chat(c: httpx.Client, base: str, text: str, *, system: str, stream: bool = False) -> None:
@@ -234,7 +227,7 @@ def _check_all(
 @pytest.mark.prometheus
 @pytest.mark.slow
 def test_every_panel_has_live_data_from_the_real_daemon(tmp_path: Path) -> None:
-    prometheus = _binary("prometheus")
+    prometheus = require_binary("prometheus")
     started = time.monotonic()
     suite = resolve_suite("default")
     classifier = load_refusal_judge("static")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 import threading
 import time
@@ -25,6 +24,7 @@ from monitor.mixin.config import POD_MODEL_INFO, MixinConfig
 from monitor.mixin.dashboards import all_annotation_queries, all_dashboards, all_panel_queries
 from monitor.mixin.generate import HELM_TEMPLATE, RULES_FILE, main, outputs, stale_files
 from monitor.mixin.render import HEADER, helm_unescape
+from tests.support.binaries import require_binary
 from tests.support.prometheus import PrometheusError, run_prometheus
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -46,13 +46,6 @@ REQUIRED_ALERTS = {
     "TunewatchModelRevisionChanged",
     "TunewatchSystemPromptChanged",
 }
-
-
-def _binary(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        pytest.skip(f"{name} not installed (Debian packages prometheus / prometheus-alertmanager)")
-    return path
 
 
 def _run(*args: str | Path) -> subprocess.CompletedProcess[str]:
@@ -226,7 +219,7 @@ def test_helm_prometheusrule_lints_with_the_real_helm_engine(tmp_path: Path) -> 
 
 @pytest.mark.prometheus
 def test_promtool_check_rules_is_clean() -> None:
-    result = _run(_binary("promtool"), "check", "rules", RULES_FILE)
+    result = _run(require_binary("promtool"), "check", "rules", RULES_FILE)
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"SUCCESS: {1 + len(alerts(CONFIG))} rules found" in result.stdout
 
@@ -235,7 +228,7 @@ def test_promtool_check_rules_is_clean() -> None:
 def test_promtool_unit_tests_pass() -> None:
     tests = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "alerts/tests").glob("*.yaml"))
     assert tests
-    result = _run(_binary("promtool"), "test", "rules", *tests)
+    result = _run(require_binary("promtool"), "test", "rules", *tests)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -261,13 +254,13 @@ def test_every_dashboard_and_annotation_query_parses(tmp_path: Path) -> None:
     path.write_text(
         yaml.safe_dump({"groups": [{"name": "queries", "rules": rules}]}, width=100_000)
     )
-    result = _run(_binary("promtool"), "check", "rules", path)
+    result = _run(require_binary("promtool"), "check", "rules", path)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 @pytest.mark.prometheus
 def test_amtool_check_config_is_clean() -> None:
-    result = _run(_binary("amtool"), "check-config", "alerts/alertmanager.example.yaml")
+    result = _run(require_binary("amtool"), "check-config", "alerts/alertmanager.example.yaml")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "SUCCESS" in result.stdout
 
@@ -284,7 +277,7 @@ def test_amtool_check_config_is_clean() -> None:
 )
 def test_alertmanager_routes(labels: tuple[str, ...], receivers: str) -> None:
     result = _run(
-        _binary("amtool"),
+        require_binary("amtool"),
         "config",
         "routes",
         "test",
@@ -456,7 +449,7 @@ def _traffic_step(m: Metrics) -> None:
 @pytest.mark.prometheus
 @pytest.mark.slow
 def test_every_panel_returns_series_from_a_real_prometheus(tmp_path: Path) -> None:
-    prometheus = _binary("prometheus")
+    prometheus = require_binary("prometheus")
     registry = CollectorRegistry()
     metrics = Metrics(registry)
     _populate(metrics)
