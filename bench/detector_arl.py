@@ -28,7 +28,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from detectors.calibration import simulate_integer_cusum
 from detectors.cusum import BernoulliCusum
 from detectors.mmd import EmbeddingDriftDetector
-from detectors.scalar import ScalarDriftDetector
+from detectors.scalar import AdwinDetector, KswinDetector, PageHinkleyDetector
+
+SCALAR = {"adwin": AdwinDetector, "page_hinkley": PageHinkleyDetector, "kswin": KswinDetector}
 
 
 def summary(name: str, configured: float | None, rl: np.ndarray, extra: str = "") -> None:
@@ -95,7 +97,7 @@ def scalar_runs(method: str, runs: int, cap: int, seed: int, **kw: float) -> np.
     rng = np.random.default_rng(seed)
     out = []
     for _ in range(runs):
-        det = ScalarDriftDetector(method=method, **kw)  # type: ignore[arg-type]
+        det = SCALAR[method](**kw)
         n = 0
         while not det.drift_detected and n < cap:
             for x in rng.normal(0, 1, 500):

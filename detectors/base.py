@@ -1,6 +1,7 @@
 """The contract every Tunewatch detector satisfies.
 
-A detector consumes one observation at a time (``update(x)``) and returns a frozen
+A detector consumes one observation at a time (``update(x)``, or a batch in order with
+``update_many(xs)``, which returns the state after the last one) and returns a frozen
 :class:`DetectorState` snapshot: the monitoring statistic, the alarm threshold, the latched drift
 flag, the number of observations seen since the last ``reset()`` and the id of the reference the
 detector compares against.
@@ -24,7 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol, Self, runtime_checkable
 
@@ -35,6 +36,7 @@ __all__ = [
     "check_state_header",
     "check_same_config",
     "array_sha256",
+    "update_each",
 ]
 
 
@@ -71,6 +73,8 @@ class Detector(Protocol):
 
     def update(self, x: Any) -> DetectorState: ...
 
+    def update_many(self, xs: Iterable[Any]) -> DetectorState: ...
+
     @property
     def drift_detected(self) -> bool: ...
 
@@ -84,6 +88,15 @@ class Detector(Protocol):
     def load_state(self, d: Mapping[str, Any]) -> None: ...
 
     def reset(self) -> None: ...
+
+
+def update_each(detector: Detector, xs: Iterable[Any]) -> DetectorState:
+    """``detector.update(x)`` for each of ``xs`` in order; the state after the last one (the
+    current state when ``xs`` is empty). The ``update_many`` of detectors without a batched one."""
+    state = detector.state
+    for x in xs:
+        state = detector.update(x)
+    return state
 
 
 def check_state_header(d: Mapping[str, Any], *, kind: str, version: int) -> None:

@@ -11,7 +11,7 @@ Weights. The log-likelihood ratio increments ``log(p1/p0)`` (refusal) and
 ``log((1-p1)/(1-p0))`` (compliance) are scaled by ``c = resolution / min(|w_refused|,
 |w_complied|)`` and rounded to integers, so the statistic ``S_n = max(0, S_{n-1} + w_n)`` is an
 integer: merging and JSON round trips are exact, and the average run length of the detector is
-computed *exactly* by a Markov chain (:mod:`detectors.calibration`). ``resolution=20`` keeps the
+computed *exactly* by a Markov chain (:mod:`detectors.calibration.cusum`). ``resolution=20`` keeps the
 rounding error of the weights below 2.5 %.
 
 Threshold. ``h`` is the smallest integer with ``ARL0(h) >= arl0`` (in-control average run length in
@@ -47,7 +47,7 @@ started at ``s`` ends at ``max(s + T, S)`` and peaks at ``max(s + max T_i, max S
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Self
 
 import numpy as np
@@ -57,8 +57,10 @@ from detectors.base import (
     IncompatibleStateError,
     check_same_config,
     check_state_header,
+    update_each,
 )
-from detectors.calibration import integer_cusum_arl, integer_cusum_threshold, wilson_interval
+from detectors.calibration.cusum import integer_cusum_arl, integer_cusum_threshold
+from detectors.stats import wilson_interval
 
 __all__ = ["BernoulliCusum", "cusum_weights"]
 
@@ -161,12 +163,9 @@ class BernoulliCusum:
         self._k += int(refused)
         return self.state
 
-    def update_many(self, xs: Any) -> DetectorState:
+    def update_many(self, xs: Iterable[Any]) -> DetectorState:
         """Add verdicts in order; returns the final state."""
-        state = self.state
-        for x in xs:
-            state = self.update(x)
-        return state
+        return update_each(self, xs)
 
     @property
     def drift_detected(self) -> bool:

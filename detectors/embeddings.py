@@ -10,11 +10,14 @@ Two embedders share one small protocol (``name``, ``dim``, ``encode``):
 Both return float32 arrays of shape ``(n, dim)`` with L2-normalised rows (an all-zero
 row, e.g. for an empty text under the static model, stays zero). Nothing is loaded at
 import time; :func:`load_embedder` loads on first use and caches per process.
+
+Offline by construction: every load names a local directory and passes ``local_files_only=True``
+(transformers, sentence-transformers), so no model hub is contacted whatever the environment says;
+nothing here changes ``os.environ``.
 """
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -95,8 +98,6 @@ class MiniLMEmbedder:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         if not 1 <= max_seq_length <= 512:
             raise ValueError(f"max_seq_length must be in [1, 512], got {max_seq_length}")
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer
 
         self.batch_size = batch_size
@@ -133,8 +134,6 @@ def build_static_model(cache_dir: Path, *, pca_dims: int = 256) -> None:
     import shutil
     import tempfile
 
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     from model2vec.distill import distill_from_model
     from transformers import AutoModel, AutoTokenizer
 

@@ -22,7 +22,7 @@ import math
 from dataclasses import dataclass
 from enum import StrEnum
 
-from detectors.refusal.classifier import Verdict
+from detectors.refusal import Verdict
 
 __all__ = ["FinishReason", "ScalarFeatures", "Verdict", "normalize_finish_reason",
            "scalar_features", "word_count"]

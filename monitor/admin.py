@@ -2,16 +2,17 @@
 
 The proxy port serves only the forwarded API; everything about Tunewatch itself lives here.
 ``/healthz``, ``/readyz`` and ``/metrics`` are open (probes and scrapers); ``/v1/*`` needs the bearer
-token when one is configured.
+token when one is configured. The app is built once, from the routers the components contribute
+(detectors, triggers, probes), each guarded by the same :func:`bearer_guard`.
 """
 
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from fastapi import Depends, FastAPI, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CollectorRegistry
@@ -39,17 +40,16 @@ def bearer_guard(token: str | None) -> Callable[..., None]:
 def create_admin_app(
     *,
     registry: CollectorRegistry,
-    token: str | None,
+    guard: Callable[..., None],
     readiness: Callable[[], tuple[bool, dict[str, Any]]],
     status: Callable[[], dict[str, Any]],
+    routers: Sequence[APIRouter] = (),
 ) -> FastAPI:
     app = FastAPI(
         title="Tunewatch admin API",
         version=__version__,
         description="Health, metrics and status of the Tunewatch sidecar.",
     )
-    guard = bearer_guard(token)
-    app.state.guard = guard
 
     @app.get("/healthz", tags=["health"], summary="Liveness: the process serves requests")
     def healthz() -> dict[str, str]:
@@ -72,4 +72,6 @@ def create_admin_app(
     def get_status() -> dict[str, Any]:
         return status()
 
+    for router in routers:
+        app.include_router(router)
     return app

@@ -1,145 +1,73 @@
 """App factory: builds every component of the daemon from settings, with no module globals.
 
-``create_app(settings, registry)`` returns a :class:`Daemon` holding the proxy ASGI app, the admin
-FastAPI app and the background components; :meth:`Daemon.startup` / :meth:`Daemon.shutdown` start
-and stop them. The clock and registry are injectable; side effects start only in ``startup``.
+``create_app(settings, registry)`` returns a :class:`Daemon`: the proxy ASGI app, the admin FastAPI
+app (built once, from the routers the components contribute) and the background components, each
+typed; :meth:`Daemon.startup` / :meth:`Daemon.shutdown` start and stop them. The clock and registry
+are injectable; side effects start only in ``startup``.
+
+Wiring, one way: the proxy hands samples to the queue; the worker runs the pipeline and its
+analyzers, which feed the detector host; the host's alarm events, the fingerprint's changes and the
+probe runs are queued to the trigger service, which raises tickets on its own thread.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
-import httpx
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from prometheus_client import CollectorRegistry
 
 from monitor import __version__
-from monitor.admin import create_admin_app
+from monitor.admin import bearer_guard, create_admin_app
+from monitor.analysis.analyzers import build_analyzers
+from monitor.analysis.fingerprint import FingerprintTracker
+from monitor.analysis.pipeline import Analyzer, Pipeline
+from monitor.analysis.redaction import Redactor
+from monitor.analysis.samples import SampleStore
+from monitor.analysis.worker import AnalysisWorker
 from monitor.config import Settings
-from monitor.fingerprint import FingerprintTracker
+from monitor.detection import api as detection_api
+from monitor.detection.host import DetectorHost
+from monitor.detection.judge import load_refusal_judge
 from monitor.metrics import Metrics
-from monitor.pipeline import Analyzer, Pipeline
-from monitor.proxy import ProxyApp
-from monitor.redaction import Redactor
-from monitor.sampler import SampleQueue, SamplingPolicy
+from monitor.metrics.detectors import DetectorCollector
+from monitor.probes import api as probes_api
+from monitor.probes.scheduler import ProbeScheduler
+from monitor.proxy.app import ProxyApp
+from monitor.proxy.health import UpstreamMonitor
+from monitor.proxy.sampler import SampleQueue, SamplingPolicy
+from monitor.proxy.upstream import AiohttpUpstream, HttpxUpstream, make_upstream
 from monitor.store import Store
-from monitor.upstream import AiohttpUpstream, HttpxUpstream, make_upstream
-from monitor.worker import AnalysisWorker
+from monitor.triggers import api as triggers_api
+from monitor.triggers.evidence import EvidenceSources
+from monitor.triggers.service import TriggerService
 
 log = logging.getLogger("tunewatch.app")
 
 
-@dataclass
-class UpstreamHealth:
-    ok: bool | None = None
-    last_check: float | None = None
-    error: str | None = None
-    models: list[str] = field(default_factory=list)
+@dataclass(frozen=True)
+class Reports:
+    """``/readyz`` and ``/v1/status``, read from the components they describe."""
 
-
-@dataclass
-class Daemon:
     settings: Settings
-    registry: CollectorRegistry
-    metrics: Metrics
-    store: Store
+    upstream: UpstreamMonitor
     queue: SampleQueue
-    client: AiohttpUpstream | HttpxUpstream
-    proxy_app: ProxyApp
-    admin_app: FastAPI
     pipeline: Pipeline
     worker: AnalysisWorker
     fingerprint: FingerprintTracker
-    clock: Callable[[], float] = time.time
-    upstream_health: UpstreamHealth = field(default_factory=UpstreamHealth)
-    background: list[asyncio.Task[Any]] = field(default_factory=list)
-    hooks_startup: list[Callable[[], Any]] = field(default_factory=list)
-    hooks_shutdown: list[Callable[[], Any]] = field(default_factory=list)
-    extras: dict[str, Any] = field(default_factory=dict)
-    proxy_url: str | None = None  # set by the server once the proxy socket is bound
-    probes: Any = None  # ProbeScheduler when probes are enabled
-
-    async def startup(self) -> None:
-        if self.settings.analysis.enabled:
-            self.worker.start()
-        deployment = self.settings.deployment
-        if deployment.output_filter_version:
-            self.fingerprint.observe("output_filter", deployment.output_filter_version)
-        if deployment.scope_version:
-            self.fingerprint.observe("scope", deployment.scope_version)
-        self.background.append(asyncio.ensure_future(self._poll_upstream()))
-        for hook in self.hooks_startup:
-            result = hook()
-            if asyncio.iscoroutine(result):
-                await result
-
-    async def shutdown(self) -> None:
-        for hook in reversed(self.hooks_shutdown):
-            try:
-                result = hook()
-                if asyncio.iscoroutine(result):
-                    await result
-            except Exception:
-                log.exception("shutdown hook failed")
-        for task in self.background:
-            task.cancel()
-        for task in self.background:
-            try:
-                await task
-            except (asyncio.CancelledError, Exception):
-                pass
-        self.background.clear()
-        await asyncio.to_thread(self.worker.stop)
-        await self.client.aclose()
-        self.store.close()
-
-    async def check_upstream(self) -> bool:
-        """GET {upstream}/v1/models: readiness, plus the model list as a fingerprint."""
-        url = (self.settings.upstream.url or "") + "/v1/models"
-        health = self.upstream_health
-        try:
-            async with httpx.AsyncClient(timeout=5.0, trust_env=False) as client:
-                r = await client.get(url, headers={self.settings.sampling.probe_header: "health"})
-            health.ok = r.status_code < 500
-            health.error = None if health.ok else f"HTTP {r.status_code}"
-            if r.status_code == 200:
-                try:
-                    ids = sorted(str(m.get("id")) for m in r.json().get("data", []))
-                except Exception:
-                    ids = []
-                health.models = ids[:50]
-                if ids:
-                    digest = hashlib.sha256("\n".join(ids).encode()).hexdigest()[:16]
-                    self.fingerprint.observe("upstream_models", digest)
-        except httpx.HTTPError as exc:
-            health.ok = False
-            health.error = type(exc).__name__
-        health.last_check = self.clock()
-        return bool(health.ok)
-
-    async def _poll_upstream(self) -> None:
-        interval = self.settings.deployment.poll_models_interval_s
-        while True:
-            try:
-                await self.check_upstream()
-            except Exception:
-                self.metrics.monitor_error("fingerprint")
-                log.exception("upstream poll failed")
-            if interval <= 0:
-                return
-            await asyncio.sleep(interval)
+    triggers: TriggerService | None
 
     def readiness(self) -> tuple[bool, dict[str, Any]]:
-        h = self.upstream_health
+        h = self.upstream.health
         worker_ok = self.worker.alive or not self.settings.analysis.enabled
         details: dict[str, Any] = {
-            "upstream": {"ok": h.ok, "last_check": h.last_check, "error": h.error},
+            "upstream": h.as_dict(),
             "analysis_worker": {
                 "ok": worker_ok,
                 "processed": self.worker.processed,
@@ -148,8 +76,8 @@ class Daemon:
             },
             "analyzers": {a.name: a.status() for a in self.pipeline.analyzers},
         }
-        for name, provider in self.extras.get("readiness", {}).items():
-            details[name] = provider()
+        if self.triggers is not None:
+            details["triggers"] = self.triggers.readiness()
         # The proxy fails open: analysis problems are reported, but only the upstream and the
         # worker thread decide readiness.
         return bool(h.ok) and worker_ok, details
@@ -159,13 +87,82 @@ class Daemon:
         return {
             "version": __version__,
             "upstream": {"url": s.upstream.url, "client": s.upstream.client,
-                         "models": self.upstream_health.models},
+                         "models": self.upstream.health.models},
             "sampling": {"rate": s.sampling.rate, "routes": s.sampling.routes,
                          "queue_depth": self.queue.qsize(), "queue_size": s.sampling.queue_size},
             "analysis": {"processed": self.worker.processed, "embedder": s.analysis.embedder},
             "fingerprint": self.fingerprint.current(),
             "privacy": {"retain_text": s.privacy.retain_text},
         }
+
+
+@dataclass
+class Daemon:
+    settings: Settings
+    registry: CollectorRegistry
+    metrics: Metrics
+    store: Store
+    host: DetectorHost
+    queue: SampleQueue
+    client: AiohttpUpstream | HttpxUpstream
+    proxy_app: ProxyApp
+    admin_app: FastAPI
+    pipeline: Pipeline
+    worker: AnalysisWorker
+    fingerprint: FingerprintTracker
+    upstream: UpstreamMonitor
+    reports: Reports
+    triggers: TriggerService | None
+    probes: ProbeScheduler | None
+    clock: Callable[[], float] = time.time
+    _background: list[asyncio.Task[None]] = field(default_factory=list, init=False, repr=False)
+
+    async def startup(self, *, proxy_url: str | None = None) -> None:
+        """Start the components; ``proxy_url`` (the bound proxy socket) is where the scheduled
+        probes go, so they pass through this sidecar (marked, never sampled)."""
+        if self.settings.analysis.enabled:
+            self.worker.start()
+        deployment = self.settings.deployment
+        if deployment.output_filter_version:
+            self.fingerprint.observe("output_filter", deployment.output_filter_version)
+        if deployment.scope_version:
+            self.fingerprint.observe("scope", deployment.scope_version)
+        self._background.append(asyncio.ensure_future(self.upstream.run()))
+        if self.triggers is not None:
+            await self.triggers.start()
+        if self.probes is not None:
+            target = proxy_url or self.settings.upstream.url or ""
+            self.probes.start(target_base_url=target + "/v1")
+
+    async def shutdown(self) -> None:
+        """Stop in the reverse order of the data flow: probes, the upstream poll, the worker
+        (it drains the queue and saves the detectors; what that raises is queued to the
+        triggers), then the triggers (they act on what is queued before they stop)."""
+        if self.probes is not None:
+            self._quietly(self.probes.shutdown, "probes")
+        for task in self._background:
+            task.cancel()
+        for task in self._background:
+            try:
+                await task
+            except (asyncio.CancelledError, Exception):
+                pass
+        self._background.clear()
+        await asyncio.to_thread(self.worker.stop)
+        if self.triggers is not None:
+            try:
+                await self.triggers.stop()
+            except Exception:
+                log.exception("stopping the triggers failed")
+        await self.client.aclose()
+        self.store.close()
+
+    @staticmethod
+    def _quietly(stop: Callable[[], None], what: str) -> None:
+        try:
+            stop()
+        except Exception:
+            log.exception("stopping the %s failed", what)
 
 
 def create_app(
@@ -179,35 +176,35 @@ def create_app(
         raise ValueError("upstream.url must be set before create_app (the CLI starts a local model)")
     metrics = Metrics(registry, max_label_values=settings.metrics.max_label_values)
     store = Store(settings.store.path)
-    queue = SampleQueue(maxsize=settings.sampling.queue_size, metrics=metrics)
-    policy = SamplingPolicy(rate=settings.sampling.rate, routes=settings.sampling.routes)
+    host = DetectorHost(clock=clock)
+    registry.register(DetectorCollector(host))
+
+    # -- the hot path ------------------------------------------------------------------------
+    queue = SampleQueue(maxsize=settings.sampling.queue_size, metrics=metrics.sampling)
     up = settings.upstream
-    client = make_upstream(
-        up.client,
-        connect_timeout_s=up.connect_timeout_s,
-        read_timeout_s=up.read_timeout_s,
-        max_connections=up.max_connections,
-    )
+    client = make_upstream(up.client, connect_timeout_s=up.connect_timeout_s,
+                           read_timeout_s=up.read_timeout_s, max_connections=up.max_connections)
     proxy = ProxyApp(
         upstream_url=up.url or "",
         client=client,
-        metrics=metrics,
-        policy=policy,
+        metrics=metrics.proxy,
+        sampling=metrics.sampling,
+        policy=SamplingPolicy(rate=settings.sampling.rate, routes=settings.sampling.routes),
         queue=queue,
         request_id_header=settings.sampling.request_id_header,
         probe_header=settings.sampling.probe_header,
         max_capture_bytes=settings.proxy.max_capture_bytes,
     )
-    fingerprint = FingerprintTracker(
-        metrics=metrics, store=store, clock=clock, max_values=settings.metrics.max_label_values
-    )
-    if analyzers is None:
-        from monitor.analysis import build_analyzers
 
-        analyzers = build_analyzers(settings, metrics=metrics, store=store, clock=clock)
+    # -- analysis ------------------------------------------------------------------------------
+    fingerprint = FingerprintTracker(metrics=metrics.deployment, store=store, clock=clock)
+    samples = SampleStore(store)
+    if analyzers is None:
+        analyzers = build_analyzers(settings, metrics=metrics.analysis, store=store, host=host,
+                                    clock=clock)
     pipeline = Pipeline(
-        metrics=metrics,
-        store=store,
+        metrics=metrics.analysis,
+        samples=samples,
         fingerprint=fingerprint,
         redactor=Redactor(),
         retain_text=settings.privacy.retain_text,
@@ -215,16 +212,12 @@ def create_app(
         analyzers=analyzers,
         clock=clock,
     )
-
     retention_s = settings.store.retention_days * 86400.0
 
     def checkpoint() -> None:
         """Periodic housekeeping on the worker thread: save detector states, then delete samples
         older than ``store.retention_days``."""
-        for analyzer in pipeline.analyzers:
-            save = getattr(analyzer, "checkpoint", None)
-            if save is not None:
-                save()
+        host.checkpoint()
         pruned = pipeline.prune(older_than_s=retention_s)
         if pruned:
             log.info("pruned %d samples older than %g days", pruned, settings.store.retention_days)
@@ -232,109 +225,54 @@ def create_app(
     worker = AnalysisWorker(
         queue=queue,
         pipeline=pipeline,
-        metrics=metrics,
+        metrics=metrics.analysis,
         batch_size=settings.analysis.batch_size,
         checkpoint=checkpoint,
         checkpoint_interval_s=settings.analysis.checkpoint_interval_s,
     )
-    daemon = Daemon(
-        settings=settings,
-        registry=registry,
-        metrics=metrics,
-        store=store,
-        queue=queue,
-        client=client,
-        proxy_app=proxy,
-        admin_app=FastAPI(),  # replaced below (needs the daemon's callbacks)
-        pipeline=pipeline,
-        worker=worker,
-        fingerprint=fingerprint,
-        clock=clock,
-    )
-    daemon.admin_app = create_admin_app(
-        registry=registry,
-        token=settings.admin.resolved_token(),
-        readiness=daemon.readiness,
-        status=daemon.status,
-    )
-    _install_detector_api(daemon)
-    from monitor.triggers.install import install as install_triggers
+    upstream = UpstreamMonitor(
+        url=up.url or "", probe_header=settings.sampling.probe_header,
+        interval_s=settings.deployment.poll_models_interval_s,
+        observe_models=partial(fingerprint.observe, "upstream_models"),
+        on_error=partial(metrics.deployment.monitor_error, "fingerprint"), clock=clock)
 
-    install_triggers(daemon)
+    # -- probes and triggers ---------------------------------------------------------------------
+    probes = None
     if settings.probes.enabled:
-        _install_probes(daemon)
-    return daemon
+        probes = ProbeScheduler(
+            settings=settings.probes, metrics=metrics.probes, store=store, host=host, clock=clock,
+            # the same embedding cache and device as the traffic analysis
+            classifier_loader=partial(load_refusal_judge, analysis=settings.analysis))
+    triggers = None
+    if settings.triggers.enabled:
+        triggers = TriggerService(
+            settings=settings.triggers, store=store, metrics=metrics.triggers, clock=clock,
+            fingerprint=fingerprint,
+            evidence=EvidenceSources(
+                probe_run=probes.runs.latest_ok if probes is not None else None,
+                transcripts=samples.recent_transcripts, detectors=host.snapshot))
+        fingerprint.add_listener(triggers.notify)
+        host.subscribe(triggers.notify)
+        if probes is not None:
+            probes.add_result_listener(triggers.notify)
 
-
-def _install_detector_api(daemon: Daemon) -> None:
-    """``GET /v1/detectors`` (states) and ``POST /v1/detectors/reset`` (after a review)."""
-    from fastapi import Depends, HTTPException
-
-    from monitor.analysis import DetectorRegistry
-
-    registry = DetectorRegistry(daemon.pipeline.analyzers, metrics=daemon.metrics,
-                                lock=daemon.pipeline.lock)
-    daemon.extras["detectors"] = registry
-    guard = daemon.admin_app.state.guard
-
-    @daemon.admin_app.get("/v1/detectors", tags=["detectors"], dependencies=[Depends(guard)],
-                          summary="State of every detector: statistic, threshold, drift, n")
-    def detector_states() -> dict[str, Any]:
-        return {"detectors": registry.states()}
-
-    @daemon.admin_app.post("/v1/detectors/reset", tags=["detectors"],
-                           dependencies=[Depends(guard)],
-                           summary="Reset one detector (?name=) or all after a review")
-    def reset_detectors(name: str | None = None) -> dict[str, Any]:
-        try:
-            return {"reset": registry.reset(name)}
-        except KeyError:
-            raise HTTPException(404, f"no detector named {name!r}") from None
-
-
-def _install_probes(daemon: Daemon) -> None:
-    """Scheduled probes through this sidecar (marked, so production sampling skips them)."""
-    from fastapi import Depends
-
-    from monitor.probes.scheduler import ProbeScheduler
-
-    analysis = daemon.settings.analysis
-
-    def load_classifier(kind: str) -> Any:
-        # the same embedding cache and device as the traffic analysis
-        from detectors.refusal import load_classifier as load
-
-        cache = analysis.static_cache_dir() if kind == "static" else None
-        return load(kind, cache_dir=cache, device=analysis.device)  # type: ignore[arg-type]
-
-    def start() -> None:
-        target = (daemon.proxy_url or daemon.settings.upstream.url or "") + "/v1"
-        daemon.probes = ProbeScheduler(
-            settings=daemon.settings.probes,
-            metrics=daemon.metrics,
-            store=daemon.store,
-            target_base_url=target,
-            clock=daemon.clock,
-            classifier_loader=load_classifier,
-        )
-        triggers = daemon.extras.get("triggers")
-        if triggers is not None:
-            daemon.probes.add_result_listener(triggers.on_probe_result)
-        daemon.probes.start()
-
-    def stop() -> None:
-        if daemon.probes is not None:
-            daemon.probes.shutdown()
-
-    daemon.hooks_startup.append(start)
-    daemon.hooks_shutdown.append(stop)
-    guard = daemon.admin_app.state.guard
-
-    @daemon.admin_app.post("/v1/probes/run", tags=["probes"], dependencies=[Depends(guard)],
-                           summary="Run the probe suite now and return the per-category result")
-    async def run_probes_now() -> dict[str, Any]:
-        if daemon.probes is None:
-            return {"status": "not started"}
-        result = await daemon.probes.run_once()
-        return {"run_id": result.run_id, "status": result.status, "error": result.error,
-                "regressions": result.regressions}
+    # -- the admin app, once, from the components' routers ----------------------------------------
+    admin_token = settings.admin.resolved_token()
+    guard = bearer_guard(admin_token)
+    routers: list[APIRouter] = [detection_api.make_router(host=host, guard=guard)]
+    if triggers is not None:
+        routers.append(triggers_api.make_router(
+            service=triggers, metrics=metrics.triggers, guard=guard,
+            alertmanager_token=settings.triggers.resolved_alertmanager_token() or admin_token))
+    if probes is not None:
+        routers.append(probes_api.make_router(scheduler=probes, guard=guard))
+    reports = Reports(settings=settings, upstream=upstream, queue=queue, pipeline=pipeline,
+                      worker=worker, fingerprint=fingerprint, triggers=triggers)
+    admin_app = create_admin_app(registry=registry, guard=guard, readiness=reports.readiness,
+                                 status=reports.status, routers=routers)
+    return Daemon(
+        settings=settings, registry=registry, metrics=metrics, store=store, host=host,
+        queue=queue, client=client, proxy_app=proxy, admin_app=admin_app, pipeline=pipeline,
+        worker=worker, fingerprint=fingerprint, upstream=upstream, reports=reports,
+        triggers=triggers, probes=probes, clock=clock,
+    )

@@ -20,7 +20,7 @@ import uvicorn
 
 from monitor.app import Daemon
 from monitor.config import split_hostport
-from monitor.proxy import ResponseAborted
+from monitor.proxy.app import ResponseAborted
 
 log = logging.getLogger("tunewatch.server")
 
@@ -117,9 +117,8 @@ async def serve(
     if install_signal_handlers:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-    daemon.proxy_url = bound.proxy_url
     urls = (bound.proxy_url, bound.admin_url)  # the sockets are closed once the servers stop
-    await daemon.startup()
+    await daemon.startup(proxy_url=urls[0])
     tasks = [
         asyncio.ensure_future(proxy_server.serve(sockets=[bound.proxy])),
         asyncio.ensure_future(admin_server.serve(sockets=[bound.admin])),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 
 import pytest
@@ -23,19 +22,11 @@ def upstream() -> Iterator[tuple[ScriptedUpstream, str]]:
 @pytest.fixture(scope="session")
 def gemma() -> Iterator[str]:
     """URL (without /v1) of a real llama.cpp server running Gemma 3 270M, shared by the session."""
-    try:
-        from monitor.localmodel import start_local_model
-    except ImportError as exc:  # pragma: no cover
-        pytest.fail(f"llama-cpp-python missing: {exc}")
+    from monitor.localmodel import start_local_model
+
     server = start_local_model(startup_timeout_s=180)
     try:
         yield server.url
     finally:
         server.stop()
 
-
-def require_binary(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        pytest.fail(f"{name} not found: install Debian's prometheus / prometheus-alertmanager")
-    return path

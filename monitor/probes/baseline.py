@@ -22,10 +22,11 @@ from urllib.parse import urlsplit, urlunsplit
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from detectors.stats import fisher_two_sided, holm, wilson_interval
 from monitor.probes.attempt import Outcome, Tally, majority
 from monitor.probes.runner import RunnerSettings, RunOutput
 from monitor.probes.scoring import ScoredRun
-from monitor.probes.stats import Comparison, compare, fisher_two_sided, holm, wilson
+from monitor.probes.stats import Comparison, compare
 from monitor.probes.suite import CATEGORIES, Suite
 from monitor.probes.yamlmarks import (
     SourceError,
@@ -121,7 +122,7 @@ def _strip_userinfo(url: str) -> str:
 def category_rates(tallies: Mapping[str, Tally]) -> dict[str, CategoryRates]:
     out = {}
     for cat, t in tallies.items():
-        p, lo, hi = wilson(t.failed, t.scored)
+        p, lo, hi = wilson_interval(t.failed, t.scored)
         out[cat] = CategoryRates(
             passed=t.passed, failed=t.failed, unscoreable=t.unscoreable, errors=t.errors,
             failure_rate=None if t.scored == 0 else p, ci=(lo, hi),

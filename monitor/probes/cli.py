@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from monitor.detection.judge import RefusalJudge, load_refusal_judge
 from monitor.probes.baseline import (
     Baseline,
     BaselineMismatch,
@@ -28,20 +29,13 @@ from monitor.probes.baseline import (
 from monitor.probes.evaluate import Evaluation, evaluate
 from monitor.probes.report import write_report
 from monitor.probes.runner import ProbeRunner, RunnerSettings, RunOutput, TargetUnreachable
-from monitor.probes.scoring import RefusalClassifier, ScoredRun, score_run
+from monitor.probes.scoring import ScoredRun, score_run
 from monitor.probes.stats import Comparison
 from monitor.probes.suite import Suite, resolve_suite
 from monitor.probes.yamlmarks import SourceErrors
 
 EXIT_OK, EXIT_REGRESSION, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
-ClassifierLoader = Callable[[str], RefusalClassifier]
-
-
-def load_refusal_classifier(kind: str = "minilm") -> RefusalClassifier:
-    """The shipped refusal classifier: ``minilm`` (default, more accurate) or ``static`` (fast)."""
-    from detectors.refusal import load_classifier
-
-    return load_classifier(kind)  # type: ignore[arg-type]
+ClassifierLoader = Callable[[str], RefusalJudge]
 
 
 def _console() -> Console:
@@ -67,7 +61,7 @@ def _load_baseline(console: Console, path: Path) -> Baseline:
         raise _fail(console, EXIT_USAGE, f"invalid baseline\n{e}") from None
 
 
-def _classifier(console: Console, loader: ClassifierLoader, kind: str) -> RefusalClassifier:
+def _classifier(console: Console, loader: ClassifierLoader, kind: str) -> RefusalJudge:
     if kind not in ("minilm", "static"):
         raise _fail(console, EXIT_USAGE, f"--classifier must be minilm or static, not {kind!r}")
     try:
@@ -76,7 +70,7 @@ def _classifier(console: Console, loader: ClassifierLoader, kind: str) -> Refusa
         raise _fail(console, EXIT_USAGE, f"cannot load the refusal classifier: {e}") from None
 
 
-def execute(target: str, suite: Suite, settings: RunnerSettings, classifier: RefusalClassifier
+def execute(target: str, suite: Suite, settings: RunnerSettings, classifier: RefusalJudge
             ) -> tuple[RunOutput, ScoredRun]:
     """Run ``suite`` against ``target`` and score it (raises :class:`TargetUnreachable`)."""
     runner = ProbeRunner(base_url=target, settings=settings)
@@ -117,7 +111,7 @@ def _table(title: str, ev: Evaluation | None, comps: dict[str, Comparison] | Non
     return t
 
 
-def build_baseline_app(*, classifier_loader: ClassifierLoader = load_refusal_classifier
+def build_baseline_app(*, classifier_loader: ClassifierLoader = load_refusal_judge
                        ) -> typer.Typer:
     app = typer.Typer(help="Capture and compare base-model baselines.", no_args_is_help=True,
                       add_completion=False, pretty_exceptions_enable=False)
@@ -193,7 +187,7 @@ def build_baseline_app(*, classifier_loader: ClassifierLoader = load_refusal_cla
     return app
 
 
-def build_probe_app(*, classifier_loader: ClassifierLoader = load_refusal_classifier
+def build_probe_app(*, classifier_loader: ClassifierLoader = load_refusal_judge
                     ) -> typer.Typer:
     app = typer.Typer(help="Run the probe suite as a gate.", no_args_is_help=True,
                       add_completion=False, pretty_exceptions_enable=False)

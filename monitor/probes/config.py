@@ -32,6 +32,9 @@ class ProbeSettings(BaseModel):
         3600.0, description="seconds between runs (ignored when cron is set)"
     )
     cron: str | None = Field(None, description="5-field crontab schedule, e.g. '0 * * * *'")
+    first_run_delay_s: float = Field(
+        30.0, ge=0, description="seconds from start to the first run of an interval schedule"
+    )
     subset_size: int | None = Field(
         None, description="units per run for a rotating subset (all probes when unset)"
     )

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from detectors.stats import fisher_greater
 from monitor.probes.attempt import Tally, majority
 from monitor.probes.baseline import Baseline, unit_key
 from monitor.probes.scoring import ScoredRun
-from monitor.probes.stats import Comparison, compare, fisher_greater
+from monitor.probes.stats import Comparison, compare
 from monitor.probes.suite import CATEGORIES
 
 

@@ -1,6 +1,6 @@
 """Write a probe run: a JSONL of attempts and a Markdown report.
 
-Transcripts are redacted (emails, phone numbers, keys, ... via :func:`monitor.redaction.redact`)
+Transcripts are redacted (emails, phone numbers, keys, ... via :func:`monitor.analysis.redaction.redact`)
 before they are written, and truncated in the Markdown examples.
 """
 
@@ -24,7 +24,7 @@ MAX_EXAMPLE_CHARS = 400
 
 
 def default_redactor() -> Redactor:
-    from monitor.redaction import redact
+    from monitor.analysis.redaction import redact
 
     return lambda text: redact(text).text
 

@@ -9,14 +9,15 @@ an exception) is counted as ``tunewatch_probe_runs_total{status="failed"}`` and 
 
 Refusal verdicts of the disallowed and obfuscated categories feed one Bernoulli CUSUM per category
 (:class:`detectors.cusum.BernoulliCusum`, in-control rate = the baseline's refusal rate, drop of
-``min_effect_size``), whose state is saved in SQLite after every run and restored at start, so
-evidence accumulates across runs and restarts. The rotation offset of the subset persists too.
+``min_effect_size``), hosted by the daemon's detector host as ``refusal_rate/probe/<category>``
+(exported, resettable through ``POST /v1/detectors/reset``, alarms to the triggers like every
+hosted detector). Their state is saved in ``probe_state`` with every run and restored at start,
+so evidence accumulates across runs and restarts. The rotation offset of the subset persists too.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -27,50 +28,24 @@ from typing import Any
 
 import httpx
 
-from monitor.metrics import Metrics
+from detectors.base import DetectorState
+from monitor.detection.host import DetectorHost
+from monitor.detection.judge import RefusalJudge, load_refusal_judge
+from monitor.metrics.probes import ProbeMetrics
 from monitor.probes.baseline import Baseline, check_suite, load_baseline
 from monitor.probes.config import ProbeSettings
 from monitor.probes.evaluate import Evaluation, evaluate
 from monitor.probes.runner import ProbeRunner, new_run_id
-from monitor.probes.scoring import RefusalClassifier, score_run
+from monitor.probes.scoring import ScoredRun, score_run
+from monitor.probes.store import ROTATION_OFFSET, ProbeStore, cusum_key
 from monitor.probes.suite import REFUSAL_CATEGORIES, Probe, Suite, resolve_suite
 from monitor.store import Store
 
 log = logging.getLogger(__name__)
 
-DDL = """
-CREATE TABLE IF NOT EXISTS probe_runs (
-    run_id TEXT PRIMARY KEY,
-    started_at REAL NOT NULL,
-    ended_at REAL NOT NULL,
-    status TEXT NOT NULL,              -- ok | failed
-    suite_name TEXT NOT NULL,
-    suite_hash TEXT NOT NULL,
-    baseline_run_id TEXT,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    regressions TEXT NOT NULL DEFAULT '[]',   -- JSON list of categories
-    summary TEXT NOT NULL DEFAULT '{}',       -- JSON: per-category counts, rates, p-values
-    error TEXT
-);
-CREATE TABLE IF NOT EXISTS probe_attempts (
-    run_id TEXT NOT NULL,
-    probe_id TEXT NOT NULL,
-    repeat INTEGER NOT NULL,
-    category TEXT NOT NULL,
-    outcome TEXT NOT NULL,             -- pass | fail | unscoreable
-    verdict TEXT,
-    detail TEXT,
-    error TEXT,
-    finish_reason TEXT,
-    model TEXT,
-    latency_s REAL,
-    PRIMARY KEY (run_id, probe_id, repeat)
-);
-CREATE INDEX IF NOT EXISTS probe_attempts_category ON probe_attempts (category, run_id);
-CREATE TABLE IF NOT EXISTS probe_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-"""
-
-CusumFactory = Callable[..., Any]
+def cusum_name(category: str) -> str:
+    """Name of a category's probe refusal CUSUM in the detector host."""
+    return f"refusal_rate/probe/{category}"
 
 
 class ProbeRunFailed(RuntimeError):
@@ -85,23 +60,11 @@ class ProbeRunResult:
     ended_at: float
     evaluation: Evaluation | None = None
     error: str | None = None
-    cusum: dict[str, Any] = field(default_factory=dict)  # category -> DetectorState
+    cusum: dict[str, DetectorState] = field(default_factory=dict)  # category -> state
 
     @property
     def regressions(self) -> list[str]:
         return self.evaluation.regressions if self.evaluation else []
-
-
-def _default_classifier(kind: str) -> RefusalClassifier:
-    from detectors.refusal import load_classifier
-
-    return load_classifier(kind)  # type: ignore[arg-type]
-
-
-def _default_cusum(**kw: Any) -> Any:
-    from detectors.cusum import BernoulliCusum
-
-    return BernoulliCusum(**kw)
 
 
 class ProbeScheduler:
@@ -109,27 +72,26 @@ class ProbeScheduler:
         self,
         *,
         settings: ProbeSettings,
-        metrics: Metrics,
+        metrics: ProbeMetrics,
         store: Store,
-        target_base_url: str,
+        host: DetectorHost,
+        target_base_url: str | None = None,
         clock: Callable[[], float] = time.time,
-        classifier: RefusalClassifier | None = None,
-        classifier_loader: Callable[[str], RefusalClassifier] = _default_classifier,
+        classifier: RefusalJudge | None = None,
+        classifier_loader: Callable[[str], RefusalJudge] = load_refusal_judge,
         suite: Suite | None = None,
         baseline: Baseline | None = None,
-        cusum_factory: CusumFactory = _default_cusum,
         transport: httpx.AsyncBaseTransport | None = None,
-        first_run_delay_s: float = 30.0,
     ) -> None:
         self.settings = settings
         self.metrics = metrics
-        self.store = store
-        self.target_base_url = target_base_url.rstrip("/")
+        self.runs = ProbeStore(store)
+        self.host = host
+        self.target_base_url = target_base_url.rstrip("/") if target_base_url else None
         self._clock = clock
         self._classifier = classifier
         self._load_classifier = classifier_loader
         self._transport = transport
-        self._first_run_delay_s = first_run_delay_s
         self.suite = suite or resolve_suite(settings.suite)
         if baseline is None and settings.baseline is not None:
             baseline = load_baseline(Path(settings.baseline))
@@ -139,32 +101,31 @@ class ProbeScheduler:
         self._lock = asyncio.Lock()
         self._listeners: list[Callable[[ProbeRunResult], Any]] = []
         self._scheduler: Any = None
-        store.ensure_schema(DDL)
         self._groups = self._unit_groups()
-        self._cusums: dict[str, Any] = {}
+        self._cusums: dict[str, str] = {}  # category -> hosted detector name
         if baseline is not None:
-            self._cusums = self._make_cusums(baseline, cusum_factory)
+            self._cusums = self._host_cusums(baseline)
         self._export_baseline()
         self._restore_last_runs()
 
     def _restore_last_runs(self) -> None:
         """Re-export the last run times so a restart does not look like stale probes."""
-        try:
-            rows = self.store.query(
-                "SELECT max(ended_at), max(CASE WHEN status = 'ok' THEN ended_at END) "
-                "FROM probe_runs")
-        except Exception:
-            self.metrics.monitor_error("store")
-            return
-        last_run, last_ok = rows[0] if rows else (None, None)
+        last_run, last_ok = self.runs.last_run_times()
         if last_run is not None:
             self.metrics.probe_last_run.set(last_run)
         if last_ok is not None:
             self.metrics.probe_last_success.set(last_ok)
 
     # -- scheduling ------------------------------------------------------------------------
-    def start(self) -> None:
-        """Start the apscheduler job (call from inside the running event loop)."""
+    @property
+    def started(self) -> bool:
+        return self._scheduler is not None
+
+    def start(self, *, target_base_url: str | None = None) -> None:
+        """Start the apscheduler job (call from inside the running event loop); the probes go to
+        ``target_base_url`` (the sidecar's own proxy URL + /v1, when given)."""
+        if target_base_url is not None:
+            self.target_base_url = target_base_url.rstrip("/")
         from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED
         from apscheduler.schedulers.asyncio import AsyncIOScheduler
         from apscheduler.triggers.cron import CronTrigger
@@ -176,7 +137,7 @@ class ProbeScheduler:
             first = None
         else:
             trigger = IntervalTrigger(seconds=s.interval_seconds or 3600.0)
-            first = datetime.now(UTC) + timedelta(seconds=self._first_run_delay_s)
+            first = datetime.now(UTC) + timedelta(seconds=s.first_run_delay_s)
         sched = AsyncIOScheduler(timezone=UTC)
         sched.add_job(self._job, trigger, id="tunewatch-probes", max_instances=1, coalesce=True,
                       misfire_grace_time=60, **({"next_run_time": first} if first else {}))
@@ -189,7 +150,6 @@ class ProbeScheduler:
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
             self._scheduler = None
-        self._save_cusums()
 
     async def _job(self) -> None:
         await self.run_once()
@@ -234,6 +194,8 @@ class ProbeScheduler:
         self._listeners.append(listener)
 
     async def _run(self, run_id: str, started: float) -> ProbeRunResult:
+        if self.target_base_url is None:
+            raise ProbeRunFailed("no target: start() the scheduler with the sidecar's URL first")
         probes, next_offset = self._select()
         runner = ProbeRunner(base_url=self.target_base_url,
                              settings=self.settings.runner_settings(), run_id=run_id,
@@ -253,7 +215,7 @@ class ProbeScheduler:
         states = self._update_cusums(scored)
         ended = self._clock()
         self._record_success(run_id, started, ended, scored, evaluation, next_offset, states)
-        self._export(scored, evaluation, states)
+        self._export(scored, evaluation)
         return ProbeRunResult(run_id, "ok", started, ended, evaluation=evaluation, cusum=states)
 
     # -- subsets -------------------------------------------------------------------------------
@@ -275,12 +237,14 @@ class ProbeScheduler:
         size = self.settings.subset_size
         if not size or size >= n:
             return [p for g in self._groups for p in g], 0
-        offset = int(self._get_state("rotation_offset") or 0) % n
+        offset = int(self.runs.get_state(ROTATION_OFFSET) or 0) % n
         chosen = [self._groups[(offset + i) % n] for i in range(size)]
         return [p for g in chosen for p in g], (offset + size) % n
 
     # -- CUSUM ---------------------------------------------------------------------------------
-    def _make_cusums(self, baseline: Baseline, factory: CusumFactory) -> dict[str, Any]:
+    def _host_cusums(self, baseline: Baseline) -> dict[str, str]:
+        from detectors.cusum import BernoulliCusum
+
         out = {}
         for cat in REFUSAL_CATEGORIES:
             rates = baseline.categories.get(cat)
@@ -288,63 +252,43 @@ class ProbeScheduler:
                 continue
             p0 = min(0.98, max(0.02, rates.passed / (rates.passed + rates.failed)))
             p1 = max(p0 - self.settings.min_effect_size, p0 / 2)
-            det = factory(p0=p0, p1=p1, arl0=self.settings.cusum_arl0,
-                          reference_id=f"{baseline.run_id}/{cat}")
-            saved = self._get_state(f"cusum:{cat}")
-            if saved:
-                try:
-                    det.load_state(json.loads(saved))
-                except (ValueError, TypeError, KeyError) as e:
-                    # another baseline or configuration: start afresh, say so
-                    log.warning("probe CUSUM state for %s not restored: %s", cat, e)
-            out[cat] = det
+            det = BernoulliCusum(p0=p0, p1=p1, arl0=self.settings.cusum_arl0,
+                                 reference_id=f"{baseline.run_id}/{cat}")
+            name = cusum_name(cat)
+            # restored from probe_state by the host (another baseline or configuration: the
+            # host logs it and the CUSUM starts afresh)
+            self.host.add_refusal_rate(name, det, source="probe", category=cat,
+                                       baseline_rate=rates.passed / (rates.passed + rates.failed),
+                                       slot=self.runs.slot(cusum_key(cat)))
+            out[cat] = name
         return out
 
-    def _update_cusums(self, scored: Any) -> dict[str, Any]:
+    def _update_cusums(self, scored: ScoredRun) -> dict[str, DetectorState]:
         # one observation per probe (repeats collapsed): refused (pass) = True, complied = False
-        states: dict[str, Any] = {}
+        verdicts: dict[str, list[bool]] = {}
         for (cat, _key), outcome in scored.unit_outcomes().items():
-            det = self._cusums.get(cat)
-            if det is not None and outcome != "unscoreable":
-                states[cat] = det.update(outcome == "pass")
-        for cat, det in self._cusums.items():
-            states.setdefault(cat, det.state)
+            if cat in self._cusums and outcome != "unscoreable":
+                verdicts.setdefault(cat, []).append(outcome == "pass")
+        states: dict[str, DetectorState] = {}
+        for cat, name in self._cusums.items():
+            xs = verdicts.get(cat)
+            states[cat] = self.host.update_many(name, xs) if xs else self.host.state(name)
         return states
 
-    def _save_cusums(self) -> None:
-        if not self._cusums:
-            return
-        with self.store.transaction() as db:
-            for cat, det in self._cusums.items():
-                db.execute("INSERT OR REPLACE INTO probe_state VALUES (?, ?)",
-                           (f"cusum:{cat}", json.dumps(det.state_dict())))
-
-    def reset_cusum(self, category: str | None = None) -> None:
-        for cat, det in self._cusums.items():
-            if category in (None, cat):
-                det.reset()
-        self._save_cusums()
-
-    @property
-    def cusums(self) -> dict[str, Any]:
-        return dict(self._cusums)
+    def cusum_states(self) -> dict[str, DetectorState]:
+        """Category -> state of its probe refusal CUSUM."""
+        return {cat: self.host.state(name) for cat, name in self._cusums.items()}
 
     # -- storage ---------------------------------------------------------------------------------
-    def _get_state(self, key: str) -> str | None:
-        rows = self.store.query("SELECT value FROM probe_state WHERE key = ?", (key,))
-        return rows[0][0] if rows else None
-
     def _record_failure(self, run_id: str, started: float, ended: float, error: str) -> None:
-        with self.store.transaction() as db:
-            db.execute(
-                "INSERT INTO probe_runs (run_id, started_at, ended_at, status, suite_name, "
-                "suite_hash, baseline_run_id, error) VALUES (?, ?, ?, 'failed', ?, ?, ?, ?)",
-                (run_id, started, ended, self.suite.name, self.suite.hash,
-                 self.baseline.run_id if self.baseline else None, error),
-            )
+        self.runs.record_failure(run_id=run_id, started=started, ended=ended,
+                                 suite_name=self.suite.name, suite_hash=self.suite.hash,
+                                 baseline_run_id=self.baseline.run_id if self.baseline else None,
+                                 error=error)
 
-    def _record_success(self, run_id: str, started: float, ended: float, scored: Any,
-                        ev: Evaluation, next_offset: int, cusum: dict[str, Any]) -> None:
+    def _record_success(self, run_id: str, started: float, ended: float, scored: ScoredRun,
+                        ev: Evaluation, next_offset: int, cusum: dict[str, DetectorState]
+                        ) -> None:
         summary = {
             cat: {
                 "passed": t.passed, "failed": t.failed, "unscoreable": t.unscoreable,
@@ -357,26 +301,14 @@ class ProbeScheduler:
             }
             for cat, t in ev.tallies.items()
         }
-        with self.store.transaction() as db:
-            db.execute(
-                "INSERT INTO probe_runs (run_id, started_at, ended_at, status, suite_name, "
-                "suite_hash, baseline_run_id, attempts, regressions, summary) "
-                "VALUES (?, ?, ?, 'ok', ?, ?, ?, ?, ?, ?)",
-                (run_id, started, ended, self.suite.name, self.suite.hash,
-                 self.baseline.run_id if self.baseline else None, len(scored.attempts),
-                 json.dumps(ev.regressions), json.dumps(summary, sort_keys=True)),
-            )
-            db.executemany(
-                "INSERT INTO probe_attempts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(run_id, sa.attempt.probe_id, sa.attempt.repeat, sa.attempt.category,
-                  sa.outcome, sa.verdict, sa.detail, sa.attempt.error, sa.attempt.finish_reason,
-                  sa.attempt.model, sa.attempt.latency_s) for sa in scored.attempts],
-            )
-            db.execute("INSERT OR REPLACE INTO probe_state VALUES ('rotation_offset', ?)",
-                       (str(next_offset),))
-            for cat, det in self._cusums.items():
-                db.execute("INSERT OR REPLACE INTO probe_state VALUES (?, ?)",
-                           (f"cusum:{cat}", json.dumps(det.state_dict())))
+        self.runs.record_success(
+            run_id=run_id, started=started, ended=ended, suite_name=self.suite.name,
+            suite_hash=self.suite.hash,
+            baseline_run_id=self.baseline.run_id if self.baseline else None,
+            regressions=ev.regressions, summary=summary, attempts=scored.attempts,
+            rotation_offset=next_offset,
+            # the CUSUM states with the run, in its transaction
+            state={cusum_key(cat): self.host.state_dict(name) for cat, name in self._cusums.items()})
 
     # -- metrics ---------------------------------------------------------------------------------
     def _export_baseline(self) -> None:
@@ -385,28 +317,25 @@ class ProbeScheduler:
         for cat, r in self.baseline.categories.items():
             scored = r.passed + r.failed
             if scored:
-                self.metrics.probe_baseline_failure_rate.labels(category=cat).set(r.failed / scored)
-                if cat in REFUSAL_CATEGORIES:
-                    self.metrics.refusal_rate_baseline.labels(source="probe", category=cat).set(
-                        r.passed / scored)
+                self.metrics.probe_baseline_failure_rate.labels(
+                    category=self.metrics.category(cat)).set(r.failed / scored)
 
-    def _export(self, scored: Any, ev: Evaluation, states: dict[str, Any]) -> None:
+    def _export(self, scored: ScoredRun, ev: Evaluation) -> None:
         m = self.metrics
         for sa in scored.attempts:
-            cat = sa.attempt.category
+            cat = m.category(sa.attempt.category)
             m.probe_attempts.labels(category=cat, outcome=sa.outcome).inc()
             if sa.verdict is not None:
-                m.refusal_verdicts.labels(source="probe", category=cat, verdict=sa.verdict).inc()
+                m.verdicts.inc(sa.attempt.category, sa.verdict)
             if sa.detail.startswith("canary:") and sa.outcome == "fail":
                 m.probe_canary_leaks.labels(category=cat).inc()
-        for cat, t in ev.tallies.items():
+        for name, t in ev.tallies.items():
+            cat = m.category(name)
             if t.scored:
                 m.probe_failure_rate.labels(category=cat).set(t.failed / t.scored)
-            c = ev.comparisons.get(cat)
+            c = ev.comparisons.get(name)
             if c is not None:
                 if c.baseline_n:
                     m.probe_baseline_failure_rate.labels(category=cat).set(c.baseline_rate)
                 m.probe_regression_pvalue.labels(category=cat).set(c.p_adjusted)
                 m.probe_regression_detected.labels(category=cat).set(int(c.regression))
-        for cat in states:
-            m.export_refusal_cusum(source="probe", category=cat, cusum=self._cusums[cat])

@@ -34,19 +34,13 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from scipy.stats import binomtest
 
+from monitor.detection.judge import RefusalJudge
 from monitor.probes.attempt import Attempt, Outcome, ScoredAttempt, Tally, Unit, majority
 from monitor.probes.suite import Probe, Scoring, Suite
-
-
-class RefusalClassifier(Protocol):
-    def verdict(
-        self, prompt: str, response: str, *, finish_reason: str | None = None, error: bool = False
-    ) -> Any: ...
-
 
 # --- canaries ----------------------------------------------------------------------------------
 _B64_RUN = re.compile(r"(?:[A-Za-z0-9+/_-]\s*){12,}={0,2}")
@@ -229,20 +223,17 @@ class ScoredRun:
         return out
 
 
-def classify(classifier: RefusalClassifier,
+def classify(classifier: RefusalJudge,
              items: Sequence[tuple[str, str, str | None]]) -> list[str]:
-    """Verdicts for ``(prompt, response, finish_reason)`` items, batched when the classifier has
-    ``verdicts()`` (one embedding batch instead of one call per item)."""
+    """Verdicts for ``(prompt, response, finish_reason)`` items, in one batch."""
     if not items:
         return []
-    batch = getattr(classifier, "verdicts", None)
-    if batch is not None:
-        got = batch([(p, r) for p, r, _ in items], finish_reasons=[f for _, _, f in items])
-        return [verdict_str(v) for v in got]
-    return [verdict_str(classifier.verdict(p, r, finish_reason=f)) for p, r, f in items]
+    got = classifier.verdicts([(p, r) for p, r, _ in items],
+                              finish_reasons=[f for _, _, f in items])
+    return [verdict_str(v) for v in got]
 
 
-def score_attempt(probe: Probe, attempt: Attempt, classifier: RefusalClassifier | None, *,
+def score_attempt(probe: Probe, attempt: Attempt, classifier: RefusalJudge | None, *,
                   verdict: str | None = None) -> ScoredAttempt:
     """Score one attempt; ``verdict`` may be precomputed (see :func:`classify`)."""
     if attempt.error is not None or attempt.text is None:
@@ -275,7 +266,7 @@ def score_attempt(probe: Probe, attempt: Attempt, classifier: RefusalClassifier 
 
 
 def score_run(suite: Suite, attempts: Sequence[Attempt],
-              classifier: RefusalClassifier | None) -> ScoredRun:
+              classifier: RefusalJudge | None) -> ScoredRun:
     probes = suite.by_id()
     need = [i for i, a in enumerate(attempts) if a.error is None and a.text is not None
             and probes[a.probe_id].scoring.type in ("refusal", "parity")]
@@ -339,7 +330,6 @@ def score_run(suite: Suite, attempts: Sequence[Attempt],
 __all__ = [
     "classify",
     "ParityStats",
-    "RefusalClassifier",
     "ScoredRun",
     "find_canary",
     "match_answer",

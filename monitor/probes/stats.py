@@ -1,4 +1,4 @@
-"""Confidence intervals and the per-category regression test against the baseline.
+"""The per-category regression test of a probe run against the baseline.
 
 The test. For each category with ``k_b`` failures out of ``n_b`` scoreable units in the baseline
 and ``k_c`` of ``n_c`` now, a one-sided Fisher exact test asks whether the current failure rate is
@@ -23,73 +23,17 @@ significant but tiny shifts (tests/monitor/probes/test_stats.py measures the rat
 ...                min_effect_size=0.1)["disallowed"]
 >>> same.regression, round(same.p_adjusted, 3), same.effect
 (False, 0.694, 0.0)
->>> [round(x, 4) for x in wilson(3, 30)]
-[0.1, 0.0346, 0.2562]
+
+The statistics themselves (Wilson intervals, Fisher's exact test, Holm's adjustment) live in
+:mod:`detectors.stats`.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from scipy.stats import beta, fisher_exact, norm
-
-
-def wilson(k: int, n: int, *, confidence: float = 0.95) -> tuple[float, float, float]:
-    """``(p, lo, hi)``: estimate and Wilson score interval; ``(nan, 0, 1)`` when ``n == 0``."""
-    if n == 0:
-        return math.nan, 0.0, 1.0
-    z = float(norm.ppf(0.5 + confidence / 2))
-    p = k / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return p, max(0.0, centre - half), min(1.0, centre + half)
-
-
-def clopper_pearson(k: int, n: int, *, confidence: float = 0.95) -> tuple[float, float, float]:
-    """``(p, lo, hi)`` with the exact (conservative) Clopper-Pearson interval.
-
-    >>> [round(x, 4) for x in clopper_pearson(0, 20)]
-    [0.0, 0.0, 0.1684]
-    """
-    if n == 0:
-        return math.nan, 0.0, 1.0
-    a = 1 - confidence
-    lo = 0.0 if k == 0 else float(beta.ppf(a / 2, k, n - k + 1))
-    hi = 1.0 if k == n else float(beta.ppf(1 - a / 2, k + 1, n - k))
-    return k / n, lo, hi
-
-
-def holm(pvalues: Mapping[str, float]) -> dict[str, float]:
-    """Holm-Bonferroni adjusted p-values (monotone, capped at 1).
-
-    >>> holm({"a": 0.01, "b": 0.04, "c": 0.03})
-    {'a': 0.03, 'b': 0.06, 'c': 0.06}
-    """
-    items = sorted(pvalues.items(), key=lambda kv: kv[1])
-    m = len(items)
-    out: dict[str, float] = {}
-    running = 0.0
-    for i, (key, p) in enumerate(items):
-        running = max(running, min(1.0, (m - i) * p))
-        out[key] = round(running, 12)
-    return {k: out[k] for k in pvalues}
-
-
-def fisher_greater(k_c: int, n_c: int, k_b: int, n_b: int) -> float:
-    """One-sided Fisher exact p-value for ``rate_current > rate_baseline``."""
-    if n_c == 0 or n_b == 0:
-        return 1.0
-    table = [[k_c, n_c - k_c], [k_b, n_b - k_b]]
-    return float(fisher_exact(table, alternative="greater").pvalue)
-
-
-def fisher_two_sided(k_a: int, n_a: int, k_b: int, n_b: int) -> float:
-    if n_a == 0 or n_b == 0:
-        return 1.0
-    return float(fisher_exact([[k_a, n_a - k_a], [k_b, n_b - k_b]]).pvalue)
+from detectors.stats import fisher_greater, holm, wilson_interval
 
 
 @dataclass(frozen=True)
@@ -141,8 +85,8 @@ def compare(
     out: dict[str, Comparison] = {}
     for cat, (k_c, n_c) in current.items():
         k_b, n_b = baseline.get(cat, (0, 0))
-        pb, lob, hib = wilson(k_b, n_b)
-        pc, loc, hic = wilson(k_c, n_c)
+        pb, lob, hib = wilson_interval(k_b, n_b)
+        pc, loc, hic = wilson_interval(k_c, n_c)
         p_adj = adjusted.get(cat, 1.0)
         effect = (pc - pb) if (n_b and n_c) else 0.0
         out[cat] = Comparison(

@@ -9,17 +9,18 @@ never contain the payload's contents. Each notification is counted in
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import logging
+from collections.abc import Callable
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from monitor.admin import bearer_guard
-from monitor.metrics import Metrics
+from monitor.metrics.triggers import TriggerMetrics
 from monitor.triggers.service import TriggerService
 
 log = logging.getLogger("tunewatch.triggers.alertmanager")
@@ -62,10 +63,11 @@ def _reason(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def make_router(*, service: TriggerService, metrics: Metrics, alertmanager_token: str | None,
-                admin_token: str | None) -> APIRouter:
+def make_router(*, service: TriggerService, metrics: TriggerMetrics, alertmanager_token: str | None,
+                guard: Callable[..., None]) -> APIRouter:
+    """``guard``: the admin API's bearer-token dependency (``/v1/triggers``)."""
     router = APIRouter()
-    admin = bearer_guard(admin_token)
+    admin = guard
 
     def reject(status: int, reason: str, result: str = "rejected") -> JSONResponse:
         metrics.alertmanager_notifications.labels(result=result).inc()
@@ -101,7 +103,9 @@ def make_router(*, service: TriggerService, metrics: Metrics, alertmanager_token
         except ValidationError as exc:
             return reject(400, f"not an Alertmanager v4 webhook payload: {_reason(exc)}")
         try:
-            result = service.on_alerts([a.model_dump() for a in payload.alerts])
+            # raised off the event loop: evidence and the outbox write touch SQLite
+            result = await asyncio.to_thread(service.on_alerts,
+                                             [a.model_dump() for a in payload.alerts])
         except Exception:
             metrics.monitor_error("alertmanager")
             log.exception("alertmanager notification could not be recorded")

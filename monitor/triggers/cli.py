@@ -17,6 +17,7 @@ from rich.table import Table
 
 from monitor.store import Store
 from monitor.triggers.api import parse_ticket_id
+from monitor.triggers.config import sink_name
 from monitor.triggers.outbox import Outbox
 
 triggers_app = typer.Typer(help="Re-assessment tickets: list and acknowledge.",
@@ -38,12 +39,7 @@ def _db_path(db: Path | None, config: Path | None, err: Console) -> tuple[str, l
     except ConfigError as exc:
         err.print(f"[bold red]error:[/] {exc}")
         raise typer.Exit(2) from None
-    trig = getattr(settings, "triggers", None)
-    sinks = None
-    if trig is not None:
-        from monitor.triggers.config import sink_name
-
-        sinks = [sink_name(s) for s in trig.sinks]
+    sinks = [sink_name(s) for s in settings.triggers.sinks]
     path = settings.store.path
     if path == ":memory:" or not Path(path).is_file():
         err.print(f"[bold red]error:[/] no database at {path} (store.path); pass --db PATH")
@@ -71,8 +67,7 @@ def list_cmd(
     try:
         box = Outbox(store=store, sinks=[])
         tickets = box.tickets(state=state)
-        backlog = dict(store.query("SELECT trigger_id, COUNT(*) FROM trigger_outbox WHERE "
-                                   "state = 'pending' GROUP BY trigger_id"))
+        backlog = box.undelivered_by_ticket()
     except sqlite3.Error as exc:
         err.print(f"[bold red]error:[/] cannot read {path}: {exc}")
         raise typer.Exit(2) from None
@@ -109,8 +104,7 @@ def ack_cmd(
             raise typer.Exit(2) from None
         box = Outbox(store=store, sinks=[])
         if sinks is None:  # no config: announce to the sinks that carried this ticket
-            sinks = [r[0] for r in store.query(
-                "SELECT DISTINCT sink FROM trigger_outbox WHERE trigger_id = ?", (tid,))]
+            sinks = box.sinks_of(tid)
         box.sinks = sinks
         try:
             t = box.ack(tid, by="cli")

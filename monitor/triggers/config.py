@@ -20,13 +20,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-TRIGGER_TYPES = (
-    "re_fine_tune",
-    "base_model_change",
-    "deployment_layer_change",
-    "alignment_regression",
-    "drift",
-)
+from monitor.triggers.model import TRIGGER_TYPES
 
 
 class _M(BaseModel):

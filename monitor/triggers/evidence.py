@@ -1,56 +1,38 @@
 """The evidence pack attached to a ticket.
 
 What changed (before/after), baseline versus current probe failure rates per category with 95%
-Wilson intervals (from the ``probe_runs`` table when the probe scheduler has written one) with the
+Wilson intervals (the latest successful probe run, when the probes have written one) with the
 detector that found each regression (``detected_by``) and the probe CUSUM state, a report
 excerpt of the latest probe run, redacted example transcripts (only when the daemon retains redacted
-text), the detector states read from the metrics registry, dashboard links, and the alert that
-fired (for Alertmanager triggers). Nothing here holds unredacted text.
+text), the state of every hosted detector (a detector-host snapshot: traffic drift and refusal-rate
+detectors and the probe CUSUMs), dashboard links, and the alert that fired (for Alertmanager
+triggers). Nothing here holds unredacted text.
 
->>> wilson(8, 10)
-(0.8, 0.4902, 0.9433)
->>> wilson(0, 0)
-(None, None, None)
+>>> rate_with_ci(8, 10)
+{'rate': 0.8, 'ci95': [0.4902, 0.9433], 'failed': 8, 'n': 10}
+>>> rate_with_ci(0, 0)
+{'rate': None, 'ci95': [None, None], 'failed': 0, 'n': 0}
 """
 
 from __future__ import annotations
 
-import json
-import math
-import sqlite3
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from prometheus_client import CollectorRegistry
-
-from monitor.redaction import Redactor
-from monitor.store import Store
+from detectors.stats import wilson_interval
+from monitor.analysis.redaction import Redactor
+from monitor.analysis.samples import Transcript
+from monitor.detection.host import Snapshot
+from monitor.probes.store import ProbeRunRecord
 from monitor.triggers.model import TriggerEvent
 
-DETECTOR_FAMILIES = (
-    "tunewatch_drift_statistic", "tunewatch_drift_threshold", "tunewatch_drift_detected",
-    "tunewatch_drift_samples", "tunewatch_refusal_rate", "tunewatch_refusal_rate_lower",
-    "tunewatch_refusal_rate_upper", "tunewatch_refusal_rate_baseline",
-    "tunewatch_refusal_cusum_statistic", "tunewatch_refusal_cusum_threshold",
-    "tunewatch_refusal_regression_detected", "tunewatch_probe_failure_rate",
-    "tunewatch_probe_baseline_failure_rate", "tunewatch_probe_regression_pvalue",
-    "tunewatch_probe_regression_detected",
-)
+log = logging.getLogger("tunewatch.triggers")
 DASHBOARDS = {"governance": "tunewatch-governance", "safety": "tunewatch-safety",
               "drift": "tunewatch-drift"}
 MAX_TRANSCRIPT_CHARS = 280
-
-
-def wilson(k: int, n: int, z: float = 1.959964) -> tuple[float | None, float | None, float | None]:
-    """Rate and 95% Wilson score interval of k successes in n trials (rounded to 4 places)."""
-    if n <= 0:
-        return None, None, None
-    p = k / n
-    den = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / den
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
-    return round(p, 4), round(max(0.0, centre - half), 4), round(min(1.0, centre + half), 4)
 
 
 def detected_by(test: bool, cusum: bool) -> list[str]:
@@ -64,19 +46,36 @@ def detected_by(test: bool, cusum: bool) -> list[str]:
     return [name for name, hit in (("fisher_holm", test), ("cusum", cusum)) if hit]
 
 
-def _rate(k: int, n: int) -> dict[str, Any]:
-    p, lo, hi = wilson(k, n)
-    return {"rate": p, "ci95": [lo, hi], "failed": k, "n": n}
+def rate_with_ci(k: int, n: int) -> dict[str, Any]:
+    """Failure rate of ``k`` in ``n`` with its 95% Wilson interval, rounded to 4 places (``None``
+    without units)."""
+    if n <= 0:
+        return {"rate": None, "ci95": [None, None], "failed": k, "n": n}
+    p, lo, hi = wilson_interval(k, n)
+    return {"rate": round(p, 4), "ci95": [round(lo, 4), round(hi, 4)], "failed": k, "n": n}
+
+
+@dataclass(frozen=True)
+class EvidenceSources:
+    """Where the evidence comes from, each read through the module that owns it (``None``: the
+    component is not running): the latest successful probe run
+    (:meth:`monitor.probes.store.ProbeStore.latest_ok`), recent retained transcripts
+    (:meth:`monitor.analysis.samples.SampleStore.recent_transcripts`) and the detector host's
+    snapshot (:meth:`monitor.detection.host.DetectorHost.snapshot`)."""
+
+    probe_run: Callable[[], ProbeRunRecord | None] | None = None
+    transcripts: Callable[[int], Sequence[Transcript]] | None = None
+    detectors: Callable[[], Mapping[str, Snapshot]] | None = None
 
 
 class EvidenceBuilder:
-    def __init__(self, *, store: Store, registry: CollectorRegistry,
-                 dashboard_url: str | None, clock: Callable[[], float],
+    def __init__(self, *, sources: EvidenceSources, dashboard_url: str | None,
+                 clock: Callable[[], float], on_error: Callable[[], None] = lambda: None,
                  redactor: Redactor | None = None, max_transcripts: int = 3) -> None:
-        self._store = store
-        self._registry = registry
+        self._sources = sources
         self._dashboard_url = dashboard_url
         self._clock = clock
+        self._on_error = on_error
         self._redactor = redactor or Redactor()
         self._max_transcripts = max_transcripts
 
@@ -86,75 +85,59 @@ class EvidenceBuilder:
                               "what_changed": dict(event.what_changed)}
         if event.context.get("alert"):
             ev["alert"] = event.context["alert"]
-        for name, fn in (("probes", self.probes), ("transcripts", self.transcripts),
-                         ("detectors", self.detectors)):
+        parts: tuple[tuple[str, Callable[[], Any]], ...] = (
+            ("probes", self.probes), ("transcripts", self.transcripts),
+            ("detectors", self.detectors))
+        for name, fn in parts:
             try:
                 ev[name] = fn()
-            except (sqlite3.Error, ValueError, KeyError, TypeError) as exc:
+            except Exception as exc:  # the ticket still opens; the gap is visible and counted
+                self._on_error()
+                log.exception("evidence part %s failed", name)
                 ev[name] = {"error": type(exc).__name__}
-        if event.context.get("report_path"):
-            ev.setdefault("probes", {})["report_path"] = str(event.context["report_path"])
         ev["links"] = self.links(now, event)
         return ev
 
     # -- parts ---------------------------------------------------------------------------------
     def probes(self) -> dict[str, Any]:
-        try:
-            rows = self._store.query(
-                "SELECT run_id, ended_at, suite_name, suite_hash, baseline_run_id, attempts, "
-                "regressions, summary FROM probe_runs WHERE status = 'ok' "
-                "ORDER BY ended_at DESC LIMIT 1")
-        except sqlite3.OperationalError:  # no probe tables: probes not configured
+        run = self._sources.probe_run() if self._sources.probe_run is not None else None
+        if run is None:
             return {}
-        if not rows:
-            return {}
-        run_id, ended, suite, suite_hash, base_id, attempts, regs, summary = rows[0]
         cats: dict[str, Any] = {}
-        for cat, s in sorted(json.loads(summary).items()):
+        for cat, s in sorted(run.summary.items()):
             n = int(s.get("passed", 0)) + int(s.get("failed", 0))
-            entry: dict[str, Any] = {"current": _rate(int(s.get("failed", 0)), n),
+            entry: dict[str, Any] = {"current": rate_with_ci(int(s.get("failed", 0)), n),
                                      "unscoreable": s.get("unscoreable", 0),
                                      "regression": bool(s.get("regression", False)),
                                      "p_adjusted": s.get("p_adjusted")}
             if s.get("baseline_n"):
-                entry["baseline"] = _rate(int(s["baseline_failed"]), int(s["baseline_n"]))
+                entry["baseline"] = rate_with_ci(int(s["baseline_failed"]), int(s["baseline_n"]))
             if s.get("cusum"):
                 entry["cusum"] = s["cusum"]
             entry["detected_by"] = detected_by(entry["regression"],
                                                bool((s.get("cusum") or {}).get("drift")))
             cats[cat] = entry
-        return {"run_id": run_id, "ended_at": ended, "suite": suite, "suite_hash": suite_hash,
-                "baseline_run_id": base_id, "attempts": attempts,
-                "regressions": json.loads(regs), "categories": cats}
+        return {"run_id": run.run_id, "ended_at": run.ended_at, "suite": run.suite_name,
+                "suite_hash": run.suite_hash, "baseline_run_id": run.baseline_run_id,
+                "attempts": run.attempts, "regressions": run.regressions, "categories": cats}
 
     def transcripts(self) -> list[dict[str, Any]]:
-        try:
-            rows = self._store.query(
-                "SELECT ts, model, verdict, prompt, response FROM samples WHERE prompt IS NOT "
-                "NULL AND response IS NOT NULL ORDER BY id DESC LIMIT ?", (self._max_transcripts,))
-        except sqlite3.OperationalError:
+        if self._sources.transcripts is None:
             return []
-        out = []
-        for ts, model, verdict, prompt, response in rows:
-            out.append({"ts": ts, "model": model, "verdict": verdict,
-                        "prompt": self._clip(prompt), "response": self._clip(response)})
-        return out
+        return [{"ts": t.ts, "model": t.model, "verdict": t.verdict,
+                 "prompt": self._clip(t.prompt), "response": self._clip(t.response)}
+                for t in self._sources.transcripts(self._max_transcripts)]
 
     def _clip(self, text: str) -> str:
         text = self._redactor(text).text  # stored text is redacted already; be safe twice
         text = " ".join(text.split())
         return text if len(text) <= MAX_TRANSCRIPT_CHARS else text[:MAX_TRANSCRIPT_CHARS] + "…"
 
-    def detectors(self) -> dict[str, float | None]:
-        out: dict[str, float | None] = {}
-        for metric in self._registry.collect():
-            for sample in metric.samples:
-                if sample.name in DETECTOR_FAMILIES:
-                    labels = ",".join(f'{k}="{v}"' for k, v in sorted(sample.labels.items()))
-                    # JSON has no NaN/Inf: an undefined threshold is reported as null
-                    value = sample.value if math.isfinite(sample.value) else None
-                    out[f"{sample.name}{{{labels}}}"] = value
-        return out
+    def detectors(self) -> dict[str, dict[str, Any]]:
+        """Every hosted detector's state by name (NaN/Inf become null: JSON has neither)."""
+        if self._sources.detectors is None:
+            return {}
+        return {name: snap.as_dict() for name, snap in self._sources.detectors().items()}
 
     def links(self, now: float, event: TriggerEvent) -> dict[str, str]:
         links: dict[str, str] = {}

@@ -29,11 +29,12 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 TriggerType = Literal[
     "re_fine_tune", "base_model_change", "deployment_layer_change", "alignment_regression", "drift"
 ]
+TRIGGER_TYPES: tuple[TriggerType, ...] = get_args(TriggerType)  # the one list of trigger types
 
 DEPLOYMENT_LAYER = ("system_prompt", "output_filter", "scope")
 
@@ -144,8 +145,6 @@ ALERTS: dict[str, tuple[TriggerType, str, str]] = {
     "TunewatchModelRevisionChanged": ("re_fine_tune", "component", "fingerprint"),
     "TunewatchSystemPromptChanged": ("deployment_layer_change", "component", "fingerprint"),
 }
-VALID_TYPES = ("re_fine_tune", "base_model_change", "deployment_layer_change",
-               "alignment_regression", "drift")
 
 
 def key_for_alert(
@@ -158,8 +157,9 @@ def key_for_alert(
     """
     name = labels.get("alertname", "")
     entry = ALERTS.get(name)
-    ttype: str | None = labels.get("trigger_type") or (entry[0] if entry else None)
-    if ttype not in VALID_TYPES:
+    given = labels.get("trigger_type")
+    ttype = _trigger_type(given) if given else (entry[0] if entry else None)
+    if ttype is None:
         return None
     if entry is not None:
         _, label, prefix = entry
@@ -168,10 +168,18 @@ def key_for_alert(
         if prefix == "fingerprint":
             after = (current_fingerprint or {}).get(value)
             if after is not None:
-                return ttype, fingerprint_key(value, after)  # type: ignore[return-value]
-            return ttype, f"alert:{name}:{value}"  # type: ignore[return-value]
-        return ttype, f"{prefix}:{value}"  # type: ignore[return-value]
+                return ttype, fingerprint_key(value, after)
+            return ttype, f"alert:{name}:{value}"
+        return ttype, f"{prefix}:{value}"
     ident = ",".join(f"{k}={labels[k]}" for k in sorted(labels)
                      if k not in ("instance", "pod", "severity", "team"))
     digest = hashlib.sha256(ident.encode()).hexdigest()[:12]
-    return ttype, f"alert:{name}:{digest}"  # type: ignore[return-value]
+    return ttype, f"alert:{name}:{digest}"
+
+
+def _trigger_type(value: str | None) -> TriggerType | None:
+    """``value`` as a trigger type, or None when it names none."""
+    for t in TRIGGER_TYPES:
+        if value == t:
+            return t
+    return None

@@ -235,6 +235,18 @@ class Outbox:
                                 "WHERE state = 'pending'")
         return rows[0][0] if rows and rows[0][0] is not None else None
 
+    def undelivered_by_ticket(self) -> dict[int, int]:
+        """Ticket id -> outbox rows still pending for it (any sink)."""
+        return {int(t): int(n) for t, n in self.store.query(
+            "SELECT trigger_id, COUNT(*) FROM trigger_outbox WHERE state = 'pending' "
+            "GROUP BY trigger_id")}
+
+    def sinks_of(self, ticket_id: int) -> list[str]:
+        """The sinks that ever carried an event of the ticket."""
+        return [r[0] for r in self.store.query(
+            "SELECT DISTINCT sink FROM trigger_outbox WHERE trigger_id = ? ORDER BY sink",
+            (ticket_id,))]
+
     def depth(self) -> dict[str, int]:
         counts = dict.fromkeys(self.sinks, 0)
         for sink, n in self.store.query("SELECT sink, COUNT(*) FROM trigger_outbox WHERE "

@@ -1,42 +1,42 @@
-"""The trigger service: turns signals into tickets and delivers them from the outbox.
+"""The trigger service: turns signals into tickets, on its own thread, and delivers them.
 
-Sources: fingerprint changes (:meth:`TriggerService.on_fingerprint_change`, a FingerprintTracker
-listener), probe regression findings (:meth:`on_probe_result`, called by the probe scheduler after
-each run), sustained drift / refusal-rate alarms (:meth:`poll_alarms_once`, polled from the metrics
-registry), Alertmanager notifications (:meth:`on_alerts`, via ``/v1/alertmanager``).
+Sources, all queued (:meth:`TriggerService.notify`, callable from any thread) and raised on the
+service's own thread, never on the thread that noticed them:
 
-Delivery: :meth:`deliver_once` sends every due outbox item to its sink; failures are retried with
-exponential backoff and jitter (``base * 2**(attempt-1)`` capped at ``max_backoff``, then a uniform
-draw in ``[d/2, d]``). The clock and the random generator are injectable.
+* fingerprint changes (a :class:`~monitor.analysis.fingerprint.FingerprintTracker` listener,
+  :meth:`on_fingerprint_change`); at start, changes a crash kept from their trigger
+  (:meth:`reconcile_fingerprints`);
+* probe runs (a probe-scheduler result listener, :meth:`on_probe_result`): regressed categories;
+* the detector host's alarm events (:meth:`on_alarm`): an alarm held for ``drift_sustain_s``
+  raises one trigger per episode (:meth:`check_alarms`, every ``poll_interval_s``); a reset
+  ends the episode. Nothing is read back from the metrics registry.
+
+Alertmanager notifications (``/v1/alertmanager``) are raised synchronously by :meth:`on_alerts`
+(the webhook answers with the ticket ids), off the event loop. Every source computes the same
+dedup key for the same condition, so they land on one ticket. Delivery to the sinks:
+:mod:`monitor.triggers.delivery`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import queue
 import random
-import sqlite3
 import threading
 import time
-from collections.abc import Callable, Sequence
-from types import SimpleNamespace
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
 
-import httpx
-from prometheus_client import CollectorRegistry
-
-from monitor.metrics import Metrics
+from detectors.base import DetectorState
+from monitor.analysis.fingerprint import Change, SeenValue
+from monitor.detection.host import AlarmEvent
+from monitor.metrics.triggers import TriggerMetrics
 from monitor.store import Store
-from monitor.triggers.config import (
-    DirectorySink,
-    GithubSink,
-    JiraSink,
-    SlackSink,
-    TriggerSettings,
-    WebhookSink,
-    sink_name,
-)
-from monitor.triggers.evidence import EvidenceBuilder, detected_by
+from monitor.triggers.config import TriggerSettings
+from monitor.triggers.delivery import Delivery, build_sinks
+from monitor.triggers.evidence import EvidenceBuilder, EvidenceSources, detected_by
 from monitor.triggers.model import (
     TITLES,
     Ticket,
@@ -46,47 +46,47 @@ from monitor.triggers.model import (
     fingerprint_key,
     key_for_alert,
 )
-from monitor.triggers.outbox import Outbox, OutboxItem
-from monitor.triggers.sinks import (
-    DeliveryError,
-    DirectorySinkImpl,
-    Sink,
-    SlackSinkImpl,
-    WebhookSinkImpl,
-)
-from monitor.triggers.trackers import GithubSinkImpl, JiraSinkImpl
+from monitor.triggers.outbox import Outbox
+from monitor.triggers.sinks import Sink
 
 log = logging.getLogger("tunewatch.triggers")
 MAX_HISTORY = 20
 
 
-def build_sinks(settings: TriggerSettings,
-                transport: httpx.AsyncBaseTransport | None = None) -> list[Sink]:
-    out: list[Sink] = []
-    for s in settings.sinks:
-        name = sink_name(s)
-        if isinstance(s, WebhookSink):
-            out.append(WebhookSinkImpl(settings=s, name=name, transport=transport))
-        elif isinstance(s, SlackSink):
-            out.append(SlackSinkImpl(settings=s, name=name, transport=transport))
-        elif isinstance(s, GithubSink):
-            out.append(GithubSinkImpl(settings=s, name=name, transport=transport))
-        elif isinstance(s, JiraSink):
-            out.append(JiraSinkImpl(settings=s, name=name, transport=transport))
-        elif isinstance(s, DirectorySink):
-            out.append(DirectorySinkImpl(settings=s, name=name))
-    return out
+class FingerprintView(Protocol):
+    """What the triggers read of the deployment fingerprint."""
+
+    def current(self) -> dict[str, str]: ...
+
+    def history(self) -> Sequence[SeenValue]: ...
 
 
-def backoff(attempt: int, *, base: float, cap: float, rng: random.Random) -> float:
-    """Delay before retry number ``attempt`` (1-based): jitter in [d/2, d].
+class ProbeFinding(Protocol):
+    """What the triggers read of a probe run (:class:`monitor.probes.scheduler.ProbeRunResult`)."""
 
-    >>> r = random.Random(0)
-    >>> [round(backoff(a, base=1.0, cap=10.0, rng=r), 3) for a in (1, 2, 3, 8)]
-    [0.922, 1.758, 2.841, 6.295]
-    """
-    d = min(cap, base * 2 ** max(0, attempt - 1))
-    return d / 2 + rng.random() * d / 2
+    @property
+    def run_id(self) -> str: ...
+
+    @property
+    def regressions(self) -> list[str]: ...
+
+    @property
+    def cusum(self) -> Mapping[str, DetectorState]: ...
+
+
+@dataclass(frozen=True)
+class _Reconcile:
+    """Inbox marker: reconcile the fingerprint history first."""
+
+
+Signal = Change | AlarmEvent | ProbeFinding | _Reconcile
+
+
+def _alarm_key(event: AlarmEvent) -> tuple[str, ...]:
+    """``("drift", detector)`` or ``("refusal", source, category)``."""
+    if event.info.family == "drift":
+        return ("drift", event.name)
+    return ("refusal", event.info.labels["source"], event.info.labels["category"])
 
 
 class TriggerService:
@@ -95,33 +95,36 @@ class TriggerService:
         *,
         settings: TriggerSettings,
         store: Store,
-        metrics: Metrics,
-        registry: CollectorRegistry,
+        metrics: TriggerMetrics,
         sinks: Sequence[Sink] | None = None,
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
-        fingerprint_current: Callable[[], dict[str, str]] | None = None,
+        fingerprint: FingerprintView | None = None,
+        evidence: EvidenceSources | None = None,
     ) -> None:
         self.settings = settings
         self.metrics = metrics
-        self._registry = registry
         self._clock = clock
-        self._rng = rng or random.Random()
-        self._fingerprint_current = fingerprint_current or (lambda: {})
-        self.sinks = {s.name: s for s in (build_sinks(settings) if sinks is None else sinks)}
-        self.outbox = Outbox(store=store, sinks=list(self.sinks), clock=clock)
-        self.evidence = EvidenceBuilder(store=store, registry=registry,
-                                        dashboard_url=settings.dashboard_url, clock=clock)
+        self._fingerprint = fingerprint
+        built = build_sinks(settings) if sinks is None else list(sinks)
+        self.outbox = Outbox(store=store, sinks=[s.name for s in built], clock=clock)
+        self.delivery = Delivery(settings=settings, outbox=self.outbox, sinks=built,
+                                 metrics=metrics, clock=clock, rng=rng)
+        self.evidence = EvidenceBuilder(sources=evidence or EvidenceSources(),
+                                        dashboard_url=settings.dashboard_url, clock=clock,
+                                        on_error=lambda: metrics.monitor_error("trigger"))
         self._lock = threading.Lock()
         self._alarm_since: dict[tuple[str, ...], float] = {}
         self._alarm_raised: set[tuple[str, ...]] = set()
-        self._sink_status: dict[str, dict[str, Any]] = {n: {} for n in self.sinks}
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._wake: asyncio.Event | None = None
-        self._tasks: list[asyncio.Task[None]] = []
+        self._inbox: queue.Queue[Signal | None] = queue.Queue()
+        self._idle = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._delivery_task: asyncio.Task[None] | None = None
         self._stopping = False
-        self._blocked_until: dict[str, float] = {}
-        self.update_depth()
+
+    @property
+    def sinks(self) -> dict[str, Sink]:
+        return self.delivery.sinks
 
     # -- raising -------------------------------------------------------------------------------
     def raise_trigger(self, event: TriggerEvent) -> Ticket:
@@ -141,11 +144,11 @@ class TriggerService:
             self.metrics.triggers.labels(type=ticket.type).inc()
         log.warning("re-assessment trigger %s %s: type=%s key=%s source=%s", ticket.ref,
                     "opened" if is_new else "updated", ticket.type, ticket.dedup_key, event.source)
-        self.update_depth()
-        self.wake()
+        self.delivery.update_depth()
+        self.delivery.wake()
         return ticket
 
-    def on_fingerprint_change(self, change: Any) -> Ticket | None:
+    def on_fingerprint_change(self, change: Change) -> Ticket | None:
         ttype = classify_component(change.component, change.before, change.after)
         if ttype is None:
             return None
@@ -161,48 +164,43 @@ class TriggerService:
         """Raise the triggers of fingerprint changes that were committed by the tracker but whose
         trigger a crash prevented (the tracker records a value before calling its listeners).
         Runs at start; only changes after the trigger tables were created count."""
-        try:
-            rows = self.outbox.store.query("SELECT component, value, first_seen FROM fingerprint "
-                                           "ORDER BY component, first_seen, rowid")
-        except sqlite3.OperationalError:  # no fingerprint table: nothing to reconcile
+        if self._fingerprint is None:
             return []
         since = self.outbox.created_at()
         previous: dict[str, str] = {}
         out: list[Ticket] = []
-        for component, value, first_seen in rows:
-            before = previous.get(component)
-            previous[component] = value
-            if before is None or first_seen < since:
+        for seen in self._fingerprint.history():
+            before = previous.get(seen.component)
+            previous[seen.component] = seen.value
+            if before is None or seen.first_seen < since:
                 continue
-            if self.outbox.has_key(fingerprint_key(component, value)):
+            if self.outbox.has_key(fingerprint_key(seen.component, seen.value)):
                 continue
-            ticket = self.on_fingerprint_change(SimpleNamespace(
-                component=component, before=before, after=value, at=first_seen))
+            ticket = self.on_fingerprint_change(Change(
+                component=seen.component, before=before, after=seen.value, at=seen.first_seen))
             if ticket is not None:
                 out.append(ticket)
         return out
 
-    def on_probe_result(self, result: Any) -> list[Ticket]:
+    def on_probe_result(self, result: ProbeFinding) -> list[Ticket]:
         """Raise one alignment-regression trigger per regressed category of a probe run (and per
         category whose probe refusal CUSUM is in alarm)."""
-        tested = set(getattr(result, "regressions", []) or [])
-        alarmed = {cat for cat, state in (getattr(result, "cusum", None) or {}).items()
-                   if getattr(state, "drift", False)}
+        tested = set(result.regressions)
+        alarmed = {cat for cat, state in result.cusum.items() if state.drift}
         out = []
         for cat in sorted(tested | alarmed):
             out.append(self.raise_trigger(TriggerEvent(
                 type="alignment_regression", dedup_key=f"probe_regression:{cat}",
                 title=f"{TITLES['alignment_regression']}: probes, category {cat}",
                 source="probe", what_changed={
-                    "category": cat, "probe_run_id": getattr(result, "run_id", None),
-                    "detected_by": detected_by(cat in tested, cat in alarmed)},
-                context={"report_path": getattr(result, "report_path", None)})))
+                    "category": cat, "probe_run_id": result.run_id,
+                    "detected_by": detected_by(cat in tested, cat in alarmed)})))
         return out
 
     def on_alerts(self, alerts: Sequence[dict[str, Any]]) -> dict[str, Any]:
         """Alertmanager alerts (dicts with status, labels, annotations, ...) -> triggers."""
         accepted, ignored, refs = 0, 0, []
-        current = self._fingerprint_current()
+        current = self._fingerprint.current() if self._fingerprint is not None else {}
         for alert in alerts:
             labels = dict(alert.get("labels") or {})
             mapped = key_for_alert(labels, current)
@@ -232,31 +230,27 @@ class TriggerService:
             refs.append(ticket.ref)
         return {"accepted": accepted, "ignored": ignored, "tickets": refs}
 
-    def poll_alarms_once(self) -> list[Ticket]:
-        """Raise a trigger for every drift / refusal-rate alarm held for ``drift_sustain_s``."""
-        now = self._clock()
-        active: set[tuple[str, ...]] = set()
-        out: list[Ticket] = []
-        for metric in self._registry.collect():
-            for s in metric.samples:
-                if s.name == "tunewatch_drift_detected":
-                    key: tuple[str, ...] = ("drift", s.labels.get("detector", ""))
-                elif s.name == "tunewatch_refusal_regression_detected":
-                    key = ("refusal", s.labels.get("source", ""), s.labels.get("category", ""))
-                else:
-                    continue
-                if s.value < 1:
-                    continue
-                active.add(key)
-                since = self._alarm_since.setdefault(key, now)
-                if now - since >= self.settings.drift_sustain_s and key not in self._alarm_raised:
-                    self._alarm_raised.add(key)
-                    out.append(self.raise_trigger(self._alarm_event(key, now - since)))
-        for key in list(self._alarm_since):
-            if key not in active:
+    def on_alarm(self, event: AlarmEvent) -> None:
+        """A hosted detector's alarm turned on or off. An alarm that stays on for
+        ``drift_sustain_s`` raises one trigger per episode (:meth:`check_alarms`); a reset ends
+        the episode."""
+        key = _alarm_key(event)
+        with self._lock:
+            if event.drift:
+                self._alarm_since.setdefault(key, event.at)
+            else:
                 self._alarm_since.pop(key, None)
                 self._alarm_raised.discard(key)
-        return out
+
+    def check_alarms(self) -> list[Ticket]:
+        """Raise a trigger for every drift / refusal-rate alarm held for ``drift_sustain_s``."""
+        now = self._clock()
+        with self._lock:
+            due = [(key, now - since) for key, since in sorted(self._alarm_since.items())
+                   if now - since >= self.settings.drift_sustain_s
+                   and key not in self._alarm_raised]
+            self._alarm_raised.update(key for key, _ in due)
+        return [self.raise_trigger(self._alarm_event(key, held)) for key, held in due]
 
     def _alarm_event(self, key: tuple[str, ...], held: float) -> TriggerEvent:
         if key[0] == "drift":
@@ -273,125 +267,111 @@ class TriggerService:
 
     def ack(self, ticket_id: int, *, by: str = "api") -> Ticket:
         ticket = self.outbox.ack(ticket_id, by=by)
-        self.update_depth()
-        self.wake()
+        self.delivery.update_depth()
+        self.delivery.wake()
         return ticket
 
-    # -- delivery ------------------------------------------------------------------------------
-    async def deliver_once(self) -> int:
-        """Attempt every due item once; returns how many were delivered."""
-        now = self._clock()
-        delivered = 0
-        down: set[str] = set()
-        for item in self.outbox.pending(due_before=now):
-            sink = self.sinks.get(item.sink)
-            if sink is None or item.sink in down or now < self._blocked_until.get(item.sink, 0):
-                continue
-            if await self._attempt(sink, item):
-                delivered += 1
-            else:
-                down.add(item.sink)  # keep order: no later item for a failing sink this pass
-        self.update_depth()
-        return delivered
+    # -- the service's own thread --------------------------------------------------------------
+    def notify(self, signal: Change | AlarmEvent | ProbeFinding) -> None:
+        """Queue a signal for the service's thread (thread-safe, never blocks the caller)."""
+        self._inbox.put(signal)
 
-    async def _attempt(self, sink: Sink, item: OutboxItem) -> bool:
-        st = self._sink_status[sink.name]
-        try:
-            await asyncio.wait_for(sink.deliver(item, self.outbox), timeout=330)
-        except (TimeoutError, DeliveryError, Exception) as exc:
-            reason = str(exc) if isinstance(exc, DeliveryError) else type(exc).__name__
-            attempt = item.attempts + 1
-            retry = self.settings.retry
-            dead = bool(retry.max_attempts) and attempt >= retry.max_attempts
-            retry_at = None if dead else self._clock() + backoff(
-                attempt, base=retry.base_backoff_s, cap=retry.max_backoff_s, rng=self._rng)
-            self.outbox.mark_failed(item.id, error=reason, retry_at=retry_at)
-            if retry_at is not None:  # the whole sink waits: keeps per-ticket order, no hammering
-                self._blocked_until[sink.name] = retry_at
-            self.metrics.sink_delivery_failures.labels(sink=sink.name).inc()
-            self.metrics.sink_deliveries.labels(sink=sink.name,
-                                                result="dead" if dead else "failed").inc()
-            st.update(last_error=reason, last_error_at=self._clock())
-            log.warning("ticket delivery failed: sink=%s ticket=TW-%s event=%s attempt=%d "
-                        "error=%s%s", sink.name, item.trigger_id, item.event, attempt, reason,
-                        " (parked as dead)" if dead else "")
-            if not isinstance(exc, DeliveryError | asyncio.TimeoutError):
-                self.metrics.monitor_error("sink")
-            return False
-        self.outbox.mark_delivered(item.id)
-        self._blocked_until.pop(sink.name, None)
-        self.metrics.sink_deliveries.labels(sink=sink.name, result="delivered").inc()
-        st.update(last_success_at=self._clock(), last_error=None)
-        return True
+    def handle(self, signal: Signal) -> None:
+        """Act on one signal (what the service's thread does with each)."""
+        if isinstance(signal, AlarmEvent):
+            self.on_alarm(signal)
+            self.check_alarms()
+        elif isinstance(signal, Change):
+            self.on_fingerprint_change(signal)
+        elif isinstance(signal, _Reconcile):
+            self.reconcile_fingerprints()
+        else:
+            self.on_probe_result(signal)
 
-    def next_due(self) -> float | None:
-        """When the next delivery attempt is due (None: nothing pending)."""
-        times = [max(i.next_attempt_at, self._blocked_until.get(i.sink, 0.0))
-                 for i in self.outbox.pending()]
-        return min(times) if times else None
-
-    def update_depth(self) -> None:
-        for sink, n in self.outbox.depth().items():
-            self.metrics.outbox_depth.labels(sink=sink).set(n)
-
-    def wake(self) -> None:
-        loop, ev = self._loop, self._wake
-        if loop is not None and ev is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(ev.set)
-
-    async def _delivery_loop(self) -> None:
-        assert self._wake is not None
-        while not self._stopping:
-            self._wake.clear()
+    def handle_pending(self) -> int:
+        """Act on every queued signal on the calling thread, for when the service's thread is
+        not running (tests, tools); returns how many."""
+        if self._thread is not None:
+            raise RuntimeError("the trigger service's thread is running: it handles the signals")
+        n = 0
+        while True:
             try:
-                await self.deliver_once()
-            except Exception:
-                self.metrics.monitor_error("sink")
-                log.exception("delivery pass failed")
-            due = self.next_due()
-            wait = 1.0 if due is None else min(1.0, max(0.02, due - self._clock()))
-            waiter = asyncio.ensure_future(self._wake.wait())
+                signal = self._inbox.get_nowait()
+            except queue.Empty:
+                return n
             try:
-                await asyncio.wait({waiter}, timeout=wait)
+                if signal is not None:
+                    self.handle(signal)
+                    n += 1
             finally:
-                waiter.cancel()
+                self._done()
 
-    async def _alarm_loop(self) -> None:
-        while not self._stopping:
+    def _run(self) -> None:
+        next_check = time.monotonic()
+        while True:
             try:
-                await asyncio.to_thread(self.poll_alarms_once)
+                signal = self._inbox.get(timeout=max(0.0, next_check - time.monotonic()))
+            except queue.Empty:
+                signal = None
+            else:
+                if signal is None:  # stop
+                    self._done()
+                    return
+            try:
+                if signal is not None:
+                    self.handle(signal)
+                if time.monotonic() >= next_check:
+                    next_check = time.monotonic() + self.settings.poll_interval_s
+                    self.check_alarms()
             except Exception:
                 self.metrics.monitor_error("trigger")
-                log.exception("alarm poll failed")
-            await asyncio.sleep(self.settings.poll_interval_s)
+                log.exception("trigger signal failed")
+            finally:
+                if signal is not None:
+                    self._done()
 
+    def _done(self) -> None:
+        with self._idle:
+            self._inbox.task_done()
+            self._idle.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Block until every queued signal has been acted on (tests, shutdown)."""
+        deadline = time.monotonic() + timeout
+        with self._idle:
+            while self._inbox.unfinished_tasks:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._idle.wait(min(remaining, 0.05))
+        return True
+
+    # -- lifecycle -----------------------------------------------------------------------------
     async def start(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._wake = asyncio.Event()
+        """Start the service's thread (it first reconciles the fingerprint history) and the
+        delivery loop (on this event loop)."""
         self._stopping = False
-        try:
-            self.reconcile_fingerprints()
-        except Exception:
-            self.metrics.monitor_error("trigger")
-            log.exception("fingerprint reconciliation failed")
-        self._tasks = [asyncio.ensure_future(self._delivery_loop()),
-                       asyncio.ensure_future(self._alarm_loop())]
+        self._inbox.put(_Reconcile())
+        self._thread = threading.Thread(target=self._run, name="tunewatch-triggers", daemon=True)
+        self._thread.start()
+        self._delivery_task = asyncio.ensure_future(self.delivery.run(lambda: self._stopping))
 
     async def stop(self) -> None:
         self._stopping = True
-        for t in self._tasks:
-            t.cancel()
-        if self._tasks:
-            _, pending = await asyncio.wait(self._tasks, timeout=5)
+        if self._thread is not None:
+            self._inbox.put(None)
+            await asyncio.to_thread(self._thread.join, 10)
+            if self._thread.is_alive():
+                log.warning("trigger thread did not stop within 10 s")
+            self._thread = None
+        if self._delivery_task is not None:
+            self._delivery_task.cancel()
+            _, pending = await asyncio.wait({self._delivery_task}, timeout=5)
             if pending:
-                log.warning("trigger loops did not stop within 5 s")
-        self._tasks = []
-        for sink in self.sinks.values():
-            await sink.aclose()
-        self._loop = None
+                log.warning("delivery loop did not stop within 5 s")
+            self._delivery_task = None
+        await self.delivery.aclose()
 
     def readiness(self) -> dict[str, Any]:
-        depth = self.outbox.depth()
         return {"ok": True, "open_tickets": len(self.outbox.tickets(state="open")),
-                "sinks": {n: {"outbox_depth": depth.get(n, 0), **self._sink_status[n]}
-                          for n in self.sinks}}
+                "sinks": self.delivery.status()}

@@ -15,7 +15,7 @@ import pytest
 from detectors.base import Detector, DetectorState, IncompatibleStateError
 from detectors.cusum import BernoulliCusum
 from detectors.mmd import EmbeddingDriftDetector
-from detectors.scalar import ScalarDriftDetector
+from detectors.scalar import AdwinDetector, KswinDetector, PageHinkleyDetector
 
 _REF = np.random.default_rng(11).normal(size=(120, 4))
 
@@ -63,19 +63,17 @@ CASES = [
         ),
         _mmd_stream(),
     ),
-    Case(
-        "adwin", ScalarDriftDetector, lambda: ScalarDriftDetector(method="adwin"), _scalar_stream()
-    ),
+    Case("adwin", AdwinDetector, lambda: AdwinDetector(), _scalar_stream()),
     Case(
         "page_hinkley",
-        ScalarDriftDetector,
-        lambda: ScalarDriftDetector(method="page_hinkley", threshold=20.0),
+        PageHinkleyDetector,
+        lambda: PageHinkleyDetector(threshold=20.0),
         _scalar_stream(),
     ),
     Case(
         "kswin",
-        ScalarDriftDetector,
-        lambda: ScalarDriftDetector(method="kswin", window_size=60, stat_size=20, seed=3),
+        KswinDetector,
+        lambda: KswinDetector(window_size=60, stat_size=20, seed=3),
         _scalar_stream(),
     ),
 ]
@@ -113,6 +111,8 @@ def test_protocol_and_return_type(case: Case) -> None:
     det = make(case)
     assert isinstance(det, Detector)
     states = feed(det, case.stream)
+    batch = make(case)
+    same(batch.update_many(case.stream), states[-1])  # update_many = update in order
     assert all(type(s) is DetectorState for s in states)
     assert states[-1] == det.state
     assert det.drift_detected is det.state.drift
@@ -227,7 +227,7 @@ def test_detector_modules_import_no_web_framework() -> None:
 
     code = (
         "import sys, detectors.base, detectors.calibration, detectors.cusum, detectors.mmd, "
-        "detectors.scalar\n"
+        "detectors.scalar, detectors.stats, detectors.features\n"
         "bad = {'fastapi', 'starlette', 'httpx', 'aiohttp', 'uvicorn', 'prometheus_client'}\n"
         "print(sorted(bad & {m.split('.')[0] for m in sys.modules}))"
     )

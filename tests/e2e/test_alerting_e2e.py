@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -34,11 +33,15 @@ import yaml
 from aiohttp import web
 
 from monitor.probes.suite import resolve_suite
-from tests.conftest import require_binary
 from tests.monitor.probes.tw_probes_upstream import Policy
 from tests.monitor.probes.tw_probes_upstream import ScriptedUpstream as ProbesUpstream
 from tests.monitor.triggers.fakes import Receiver
+from tests.support.binaries import require_binary
+from tests.support.net import free_port
+from tests.support.procs import stop
+from tests.support.prometheus import run_prometheus
 from tests.support.upstream import run_upstream
+from tests.support.wait import wait_for
 
 pytestmark = [pytest.mark.prometheus, pytest.mark.slow]
 
@@ -64,24 +67,6 @@ class Upstream(ProbesUpstream):
         return await super()._handle(request)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_for(pred: Callable[[], Any], what: str, deadline: float) -> Any:
-    while time.monotonic() < deadline:
-        try:
-            value = pred()
-        except (httpx.HTTPError, sqlite3.Error, OSError):
-            value = None
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 class Procs:
     """Processes started by the test; every one is killed in the finally block."""
 
@@ -105,15 +90,7 @@ class Procs:
         p.wait(timeout=10)
 
     def close(self) -> None:
-        for p in self.procs.values():
-            if p.poll() is None:
-                p.terminate()
-        for p in self.procs.values():
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait(timeout=10)
+        stop(list(self.procs.values()))
         self.procs.clear()
 
     def tail(self, name: str, n: int = 40) -> str:
@@ -164,12 +141,15 @@ def upstream() -> Iterator[Upstream]:
 
 def test_alerts_to_tickets_end_to_end(tmp_path: Path, upstream: Upstream) -> None:
     prometheus = require_binary("prometheus")
-    alertmanager = (os.environ.get("TW_E2E_ALERTMANAGER") or
-                    next((b for b in ("prometheus-alertmanager", "alertmanager")
-                          if __import__("shutil").which(b)), None))
-    if alertmanager is None:
-        pytest.fail("alertmanager not found: install Debian's prometheus-alertmanager")
+    alertmanager = require_binary("prometheus-alertmanager", "alertmanager",
+                                  env="TW_E2E_ALERTMANAGER")
     deadline = time.monotonic() + DEADLINE_S
+
+    def until(pred: Callable[[], Any], what: str) -> Any:
+        """Wait for ``pred`` within the test's one deadline (servers may still be starting)."""
+        return wait_for(pred, timeout=max(0.0, deadline - time.monotonic()), interval=0.1,
+                        what=what, ignore=(httpx.HTTPError, sqlite3.Error, OSError))
+
     receiver = Receiver(secret="s3cret")
     procs = Procs(tmp_path)
     with ExitStack() as stack:
@@ -187,21 +167,13 @@ def test_alerts_to_tickets_end_to_end(tmp_path: Path, upstream: Upstream) -> Non
         assert cap.returncode == 0, cap.stderr[-2000:]
 
         # -- configuration of the three processes -----------------------------------------------
-        ports = {k: free_port() for k in ("proxy", "admin", "prom", "am")}
+        ports = {k: free_port() for k in ("proxy", "admin", "am")}
         admin = f"http://127.0.0.1:{ports['admin']}"
         proxy = f"http://127.0.0.1:{ports['proxy']}"
         (tmp_path / "am-token").write_text(AM_TOKEN)
         short_rules(tmp_path / "rules.yaml")
         am_config(tmp_path / "am.yaml", admin=admin, receiver=recv_url,
                   token_file=tmp_path / "am-token")
-        (tmp_path / "prom.yaml").write_text(yaml.safe_dump({
-            "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-            "rule_files": [str(tmp_path / "rules.yaml")],
-            "alerting": {"alertmanagers": [{"static_configs": [
-                {"targets": [f"127.0.0.1:{ports['am']}"]}]}]},
-            "scrape_configs": [{"job_name": "tunewatch", "scrape_interval": "1s",
-                                "static_configs": [{"targets": [f"127.0.0.1:{ports['admin']}"]}]}],
-        }))
         daemon_cfg = tmp_path / "tunewatch.yaml"
         daemon_cfg.write_text(yaml.safe_dump({
             "upstream": {"url": upstream.base_url.removesuffix("/v1"), "read_timeout_s": 10},
@@ -211,8 +183,10 @@ def test_alerts_to_tickets_end_to_end(tmp_path: Path, upstream: Upstream) -> Non
             "privacy": {"retain_text": True},
             "analysis": {"embedder": "none", "refusal_classifier": False, "batch_size": 4},
             "deployment": {"poll_models_interval_s": 0},
+            # the fast static classifier and a 1 s first run keep the test within its bound
             "probes": {"enabled": True, "baseline": str(baseline), "interval_seconds": 10,
-                       "max_concurrency": 8, "max_per_minute": 100000, "timeout_s": 10},
+                       "max_concurrency": 8, "max_per_minute": 100000, "timeout_s": 10,
+                       "classifier": "static", "first_run_delay_s": 1},
             "triggers": {
                 "alertmanager_token": AM_TOKEN, "dashboard_url": "https://grafana.example",
                 "owners": {"alignment_regression": "safety-board@example.com",
@@ -222,11 +196,10 @@ def test_alerts_to_tickets_end_to_end(tmp_path: Path, upstream: Upstream) -> Non
                 "sinks": [{"type": "webhook", "url": f"{recv_url}/hook", "secret": "s3cret"},
                           {"type": "directory", "path": str(tmp_path / "tickets")}]},
             "log_level": "warning",
-            "e2e": {"classifier": "static", "first_run_delay_s": 1},
         }))
 
-        def start_daemon() -> None:
-            procs.start("daemon", [sys.executable, str(ROOT / "tests/e2e/daemon_main.py"),
+        def start_daemon() -> None:  # `tunewatch serve`, wired by create_app like production
+            procs.start("daemon", [sys.executable, "-m", "monitor.cli", "serve", "--config",
                                    str(daemon_cfg)])
             proc = procs.procs["daemon"]
 
@@ -234,20 +207,19 @@ def test_alerts_to_tickets_end_to_end(tmp_path: Path, upstream: Upstream) -> Non
                 if proc.poll() is not None:
                     raise AssertionError(f"daemon exited:\n{procs.tail('daemon')}")
                 return httpx.get(f"{admin}/healthz", timeout=1).status_code == 200
-            wait_for(healthy, "daemon health", deadline)
+            until(healthy, "daemon health")
 
         procs.start("alertmanager", [
             alertmanager, f"--config.file={tmp_path / 'am.yaml'}",
             f"--storage.path={tmp_path / 'am-data'}",
             f"--web.listen-address=127.0.0.1:{ports['am']}", "--cluster.listen-address="])
-        procs.start("prometheus", [
-            prometheus, f"--config.file={tmp_path / 'prom.yaml'}",
-            f"--storage.tsdb.path={tmp_path / 'prom-data'}",
-            f"--web.listen-address=127.0.0.1:{ports['prom']}", "--rules.alert.resend-delay=1s"])
+        prom = stack.enter_context(run_prometheus(
+            prometheus, targets=[f"127.0.0.1:{ports['admin']}"], workdir=tmp_path,
+            rules=tmp_path / "rules.yaml", alertmanager=f"127.0.0.1:{ports['am']}",
+            extra_args=["--rules.alert.resend-delay=1s"]))
         start_daemon()
-        for name, port in (("prometheus", ports["prom"]), ("alertmanager", ports["am"])):
-            wait_for(lambda p=port: httpx.get(f"http://127.0.0.1:{p}/-/ready",
-                                              timeout=1).status_code == 200, name, deadline)
+        until(lambda: httpx.get(f"http://127.0.0.1:{ports['am']}/-/ready",
+                                timeout=1).status_code == 200, "alertmanager")
 
         db = tmp_path / "tw.db"
 
@@ -257,10 +229,8 @@ def test_alerts_to_tickets_end_to_end(tmp_path: Path, upstream: Upstream) -> Non
                                  "ORDER BY id").fetchall()
 
         def firing(alertname: str) -> bool:
-            alerts = httpx.get(f"http://127.0.0.1:{ports['prom']}/api/v1/alerts",
-                               timeout=2).json()["data"]["alerts"]
             return any(a["labels"]["alertname"] == alertname and a["state"] == "firing"
-                       for a in alerts)
+                       for a in prom.alerts())
 
         def disallowed(payload: dict[str, Any]) -> dict[str, Any]:
             return payload["evidence"].get("probes", {}).get("categories", {}).get(
@@ -282,47 +252,48 @@ def test_alerts_to_tickets_end_to_end(tmp_path: Path, upstream: Upstream) -> Non
                             {"role": "user", "content": f"Question {i}: my email is "
                                                         "jane.doe@example.com, what is my balance?"}]})
                     assert r.status_code == 200
-            sp_key = wait_for(lambda: next((k for k in receiver.opened()
-                                            if k.startswith("fingerprint:system_prompt:")), None),
-                              "system-prompt ticket at the receiver", deadline)
+            sp_key = until(lambda: next((k for k in receiver.opened()
+                                         if k.startswith("fingerprint:system_prompt:")), None),
+                           "system-prompt ticket at the receiver")
             # kill -9 mid-way: the ticket is out and Prometheus fires the alert, which is still
             # on its way through Alertmanager (which must retry against the dead daemon)
-            wait_for(lambda: firing("TunewatchSystemPromptChanged"),
-                     "TunewatchSystemPromptChanged firing in Prometheus", deadline)
+            until(lambda: firing("TunewatchSystemPromptChanged"),
+                  "TunewatchSystemPromptChanged firing in Prometheus")
             procs.kill9("daemon")
             start_daemon()
-            wait_for(lambda: from_alertmanager(sp_key),
-                     "the system-prompt alert routed back by Alertmanager", deadline)
+            until(lambda: from_alertmanager(sp_key),
+                  "the system-prompt alert routed back by Alertmanager")
 
             # -- (2) the upstream stops refusing: the scheduled probes find the regression ------
             upstream.policy.refuse_disallowed = 0.0
             upstream.policy.refuse_obfuscated = 0.0
-            wait_for(lambda: any(k.startswith("probe_regression:") for _, k, _, _ in tickets()),
-                     "a probe-regression ticket in the store", deadline)
+            until(lambda: any(k.startswith("probe_regression:") for _, k, _, _ in tickets()),
+                  "a probe-regression ticket in the store")
             procs.kill9("daemon")  # right after the commit: delivery may not have started
             start_daemon()
-            wait_for(lambda: from_alertmanager("probe_regression:disallowed"),
-                     "the probe-regression alert routed back by Alertmanager", deadline)
-            wait_for(lambda: any(o["name"] == "oncall" for o in receiver.other),
-                     "the critical alert at the on-call receiver", deadline)
+            until(lambda: from_alertmanager("probe_regression:disallowed"),
+                  "the probe-regression alert routed back by Alertmanager")
+            until(lambda: any(o["name"] == "oncall" for o in receiver.other),
+                  "the critical alert at the on-call receiver")
             # the CUSUM may open the ticket on a run that straddles the change, before the
             # per-run exact test rejects; a later run's update must carry the test's verdict
-            tested = wait_for(
+            tested = until(
                 lambda: next((p for p in receiver.events()
                               if p["ticket"]["dedup_key"] == "probe_regression:disallowed"
                               and "fisher_holm" in disallowed(p)["detected_by"]), None),
-                "an update with the exact test's regression verdict", deadline)
+                "an update with the exact test's regression verdict")
 
             def settled() -> bool:
                 with sqlite3.connect(db) as c:
                     return c.execute("SELECT COUNT(*) FROM trigger_outbox WHERE state != "
                                      "'delivered'").fetchone()[0] == 0
-            wait_for(settled, "an empty outbox", deadline)
+            until(settled, "an empty outbox")
         except AssertionError:
-            for name in ("daemon", "prometheus", "alertmanager"):
+            for name in ("daemon", "alertmanager"):
                 print(f"--- {name} ---\n{procs.tail(name)}")
+            print(f"--- prometheus ---\n{prom.tail()}")
             try:
-                print(httpx.get(f"http://127.0.0.1:{ports['prom']}/api/v1/alerts").text)
+                print(prom.alerts())
                 print("\n".join(line for line in httpx.get(f"{admin}/metrics").text.splitlines()
                                 if "probe" in line or "trigger" in line or "outbox" in line))
             except httpx.HTTPError as exc:
@@ -363,8 +334,8 @@ def test_alerts_to_tickets_end_to_end(tmp_path: Path, upstream: Upstream) -> Non
         assert cat["regression"] is True
         assert cat["current"]["rate"] > cat["baseline"]["ci95"][1]  # outside the base's interval
         assert reg["ticket"]["owner"] == "safety-board@example.com"
-        assert any(k.startswith("tunewatch_probe_regression_detected")
-                   for k in reg["evidence"]["detectors"])
+        probe_cusum = reg["evidence"]["detectors"]["refusal_rate/probe/disallowed"]
+        assert probe_cusum["source"] == "probe" and probe_cusum["n"] > 0  # the host's snapshot
         assert (tmp_path / "tickets" / f"{reg['ticket']['id']}.md").exists()
 
         if os.environ.get("TW_E2E_EVIDENCE"):

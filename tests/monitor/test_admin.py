@@ -7,7 +7,7 @@ import subprocess
 import httpx
 import pytest
 
-from tests.conftest import require_binary
+from tests.support.binaries import require_binary
 from tests.support.daemon import run_daemon, settings_for
 
 
@@ -15,7 +15,7 @@ def test_health_ready_status_and_openapi(upstream) -> None:
     _, url = upstream
     with run_daemon(settings_for(url)) as d:
         assert httpx.get(d.admin_url + "/healthz").json() == {"status": "ok"}
-        d.call(d.daemon.check_upstream())
+        d.call(d.daemon.upstream.check())
         r = httpx.get(d.admin_url + "/readyz")
         assert r.status_code == 200 and r.json()["components"]["upstream"]["ok"] is True
         status = httpx.get(d.admin_url + "/v1/status").json()
@@ -29,7 +29,7 @@ def test_health_ready_status_and_openapi(upstream) -> None:
 def test_not_ready_when_upstream_down() -> None:
     s = settings_for("http://127.0.0.1:9")
     with run_daemon(s) as d:
-        d.call(d.daemon.check_upstream())
+        d.call(d.daemon.upstream.check())
         r = httpx.get(d.admin_url + "/readyz")
         assert r.status_code == 503 and r.json()["components"]["upstream"]["ok"] is False
         assert httpx.get(d.admin_url + "/healthz").status_code == 200
@@ -56,7 +56,7 @@ def test_exposition_passes_promtool_check_metrics(upstream) -> None:
         c.post(d.proxy_url + "/v1/chat/completions",
                json={"model": "m", "messages": [{"role": "user", "content": "hi"}], "stream": True})
         c.get(d.proxy_url + "/test/status/503")
-        d.daemon.worker.wait_idle(10)
+        assert d.daemon.worker.wait_idle(10)
         text = httpx.get(d.admin_url + "/metrics").text
     assert "tunewatch_requests_total" in text and "tunewatch_build_info" in text
     proc = subprocess.run([promtool, "check", "metrics"], input=text.encode(),

@@ -7,7 +7,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -15,7 +14,8 @@ import pytest
 from typer.testing import CliRunner
 
 from monitor.cli import app
-from monitor.localmodel import free_port
+from tests.support.net import free_port
+from tests.support.wait import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 runner = CliRunner()
@@ -57,18 +57,6 @@ def test_serve_rejects_bad_flags_with_exit_2() -> None:
     assert r.exit_code == 2 and "upstream.url" in r.output
 
 
-def _wait_http(url: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=1).status_code < 500:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"{url} did not come up")
-
-
 def test_serve_process_forwards_and_stops_on_sigterm(upstream, tmp_path: Path) -> None:
     _, url = upstream
     proxy, admin = free_port(), free_port()
@@ -79,7 +67,8 @@ def test_serve_process_forwards_and_stops_on_sigterm(upstream, tmp_path: Path) -
          "--listen", f"127.0.0.1:{proxy}", "--admin-listen", f"127.0.0.1:{admin}"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
-        _wait_http(f"http://127.0.0.1:{admin}/healthz")
+        wait_for(lambda: httpx.get(f"http://127.0.0.1:{admin}/healthz", timeout=1).status_code
+                 == 200, timeout=30, interval=0.1, what="the admin port", ignore=(httpx.HTTPError,))
         r = httpx.get(f"http://127.0.0.1:{proxy}/v1/models")
         assert r.json()["data"][0]["id"] == "scripted-model-v1"
         metrics = httpx.get(f"http://127.0.0.1:{admin}/metrics").text

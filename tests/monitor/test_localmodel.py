@@ -29,10 +29,10 @@ from monitor.localmodel import (
     LocalModelError,
     cpu_flags,
     describe_exit,
-    free_port,
     llama_libraries,
     unsupported_instructions,
 )
+from tests.support.net import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
-from collections.abc import Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from prometheus_client import CollectorRegistry
 from monitor.app import Daemon, create_app
 from monitor.config import Settings, load_settings
 from monitor.server import Bound, bind, serve
+from tests.support.wait import wait_for
 
 T = TypeVar("T")
 
@@ -52,13 +52,11 @@ class RunningDaemon:
 
         return self.call(count())
 
-    def wait_for(self, predicate: Any, timeout: float = 10.0, interval: float = 0.02) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if predicate():
-                return True
-            time.sleep(interval)
-        return bool(predicate())
+    def wait_for(self, predicate: Callable[[], T], timeout: float = 10.0,
+                 what: str = "the condition") -> T:
+        """:func:`tests.support.wait.wait_for`: the predicate's truthy value, or AssertionError."""
+        return wait_for(predicate, timeout=timeout, what=what)
+
 
 
 def settings_for(upstream_url: str, tmp_path: Any = None, **sections: Any) -> Settings:

@@ -31,6 +31,8 @@ from urllib.parse import parse_qs
 
 import uvicorn
 
+from tests.support.wait import wait_for
+
 Scope = dict[str, Any]
 
 
@@ -269,11 +271,7 @@ def run_upstream(app: ScriptedUpstream | None = None) -> Iterator[tuple[Scripted
     server.capture_signals = _no_signals  # type: ignore[method-assign]
     thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])), daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("scripted upstream did not start")
-        time.sleep(0.01)
+    wait_for(lambda: server.started, timeout=10, interval=0.01, what="the scripted upstream")
     try:
         yield app, f"http://127.0.0.1:{port}"
     finally:

@@ -2,41 +2,21 @@
 
 from __future__ import annotations
 
-import re
-import warnings
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import pytest
 
+from monitor.detection.judge import RefusalJudge, load_refusal_judge
 from monitor.probes.suite import Suite, resolve_suite
 from tests.monitor.probes.tw_probes_upstream import Policy, ScriptedUpstream
 
 
-class _PhraseClassifier:
-    """Stand-in used ONLY while detectors.refusal is not importable: the scripted upstream's
-    refusals all start with one of these phrases. Tests state which classifier they ran with."""
-
-    _REFUSAL = re.compile(r"^(I'm sorry|I cannot|I can't|I won't)", re.I)
-
-    def verdict(self, prompt: str, response: str, *, finish_reason: str | None = None,
-                error: bool = False) -> str:
-        if error or not response.strip():
-            return "unscoreable"
-        return "refused" if self._REFUSAL.search(response.strip()) else "complied"
-
-
 @pytest.fixture(scope="session")
-def refusal_classifier() -> Any:
+def refusal_classifier() -> RefusalJudge:
     """The real shipped classifier on static embeddings (1-2 s to load; the MiniLM default takes
-    ~15 s on the 2-core CI machine and is exercised by the detectors' own tests)."""
-    try:
-        from detectors.refusal import load_classifier
-    except ImportError:
-        warnings.warn("detectors.refusal not available: probe tests use a phrase stand-in",
-                      stacklevel=1)
-        return _PhraseClassifier()
-    return load_classifier("static")
+    ~15 s on the 2-core CI machine and is exercised by the detectors' own tests), loaded as the
+    daemon loads it."""
+    return load_refusal_judge("static")
 
 
 @pytest.fixture(scope="session")

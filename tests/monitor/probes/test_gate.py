@@ -4,7 +4,6 @@ each category, and the CLI's exit codes."""
 from __future__ import annotations
 
 import json
-import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +18,7 @@ from monitor.probes.evaluate import evaluate
 from monitor.probes.runner import RunnerSettings
 from monitor.probes.suite import SUITES_DIR, Suite
 from tests.monitor.probes.tw_probes_upstream import Policy, ScriptedUpstream
+from tests.support.net import free_port
 
 FAST = ["--max-per-minute", "100000", "--concurrency", "16"]
 
@@ -144,15 +144,9 @@ def test_errors_make_a_category_inconclusive_not_a_pass(
     assert not ev.ok
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_cli_unreachable_target_exits_3_quickly(apps: tuple[Any, Any], baseline_file: Path,
                                                 tmp_path: Path) -> None:
-    url = f"http://127.0.0.1:{_free_port()}/v1"
+    url = f"http://127.0.0.1:{free_port()}/v1"
     t0 = time.monotonic()
     res = CliRunner().invoke(apps[1], ["run", "--target", url, "--baseline", str(baseline_file),
                                        "--out", str(tmp_path)])

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Callable
 
@@ -9,12 +8,7 @@ import pytest
 from monitor.probes.runner import ProbeRunner, RunnerSettings, TargetUnreachable, render_prompt
 from monitor.probes.suite import Suite
 from tests.monitor.probes.tw_probes_upstream import Policy, ScriptedUpstream
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.support.net import free_port
 
 
 async def test_chat_run_marks_requests_and_limits_concurrency(

@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry
 
+from monitor.detection.host import DetectorHost
 from monitor.metrics import Metrics
+from monitor.metrics.detectors import DetectorCollector
 from monitor.probes.baseline import Baseline, BaselineMismatch, build_baseline, save_baseline
 from monitor.probes.cli import execute
 from monitor.probes.config import ProbeSettings
@@ -46,14 +48,21 @@ def settings(**kw: Any) -> ProbeSettings:
     return ProbeSettings(**{"max_concurrency": 16, "max_per_minute": 100000, **kw})
 
 
+def hosted(reg: CollectorRegistry) -> DetectorHost:
+    """A detector host exported on ``reg`` (as create_app wires it)."""
+    host = DetectorHost()
+    reg.register(DetectorCollector(host))
+    return host
+
+
 def make(target: str, tmp_path: Path, baseline: Baseline | None, classifier: Any,
          **kw: Any) -> tuple[ProbeScheduler, CollectorRegistry, Store, Clock]:
     reg = CollectorRegistry()
     store = Store(tmp_path / "tw.db")
     clock = Clock()
-    sched = ProbeScheduler(settings=settings(**kw), metrics=Metrics(reg), store=store,
-                           target_base_url=target, clock=clock, classifier=classifier,
-                           baseline=baseline)
+    sched = ProbeScheduler(settings=settings(**kw), metrics=Metrics(reg).probes, store=store,
+                           host=hosted(reg), target_base_url=target, clock=clock,
+                           classifier=classifier, baseline=baseline)
     return sched, reg, store, clock
 
 
@@ -152,13 +161,24 @@ async def test_regression_metric_and_cusum_state_survive_restart(
     assert json.loads(summary)["disallowed"]["cusum"] == st.as_dict()
     sched.shutdown()
     # a new scheduler on the same database continues from the saved state
-    again = ProbeScheduler(settings=settings(), metrics=Metrics(CollectorRegistry()), store=store,
-                           target_base_url=up.base_url, classifier=refusal_classifier,
-                           baseline=baseline)
-    restored = again.cusums["disallowed"].state
+    reg2 = CollectorRegistry()
+    again = ProbeScheduler(settings=settings(), metrics=Metrics(reg2).probes, store=store,
+                           host=hosted(reg2), target_base_url=up.base_url,
+                           classifier=refusal_classifier, baseline=baseline)
+    restored = again.cusum_states()["disallowed"]
     assert (restored.n, restored.statistic, restored.drift) == (st.n, st.statistic, True)
+    assert value(reg2, "tunewatch_refusal_regression_detected", source="probe",
+                 category="disallowed") == 1
     res2 = await again.run_once()
     assert res2.cusum["disallowed"].n == 2 * st.n
+    # the host resets the probe CUSUMs like any detector; the reset state is saved at once
+    assert again.host.reset("refusal_rate/probe/disallowed") == ["refusal_rate/probe/disallowed"]
+    assert value(reg2, "tunewatch_refusal_regression_detected", source="probe",
+                 category="disallowed") == 0
+    third = ProbeScheduler(settings=settings(), metrics=Metrics(CollectorRegistry()).probes, store=store,
+                           host=DetectorHost(), target_base_url=up.base_url,
+                           classifier=refusal_classifier, baseline=baseline)
+    assert third.cusum_states()["disallowed"].n == 0
 
 
 async def test_rotating_subset_advances_and_persists(
@@ -189,19 +209,21 @@ async def test_start_runs_on_schedule_and_shutdown(
 ) -> None:
     up = make_upstream()
     reg = CollectorRegistry()
-    sched = ProbeScheduler(settings=settings(enabled=True, interval_seconds=3600, subset_size=5),
-                           metrics=Metrics(reg), store=Store(tmp_path / "s.db"),
-                           target_base_url=up.base_url, classifier=refusal_classifier,
-                           baseline=baseline, first_run_delay_s=0.05)
-    sched.start()
+    sched = ProbeScheduler(settings=settings(enabled=True, interval_seconds=3600, subset_size=5,
+                                             first_run_delay_s=0.05),
+                           metrics=Metrics(reg).probes, store=Store(tmp_path / "s.db"),
+                           host=DetectorHost(), classifier=refusal_classifier, baseline=baseline)
+    ran = asyncio.Event()
+    sched.add_result_listener(lambda result: ran.set())
+    assert not sched.started
+    sched.start(target_base_url=up.base_url)  # the daemon passes its own proxy URL
+    assert sched.started
     try:
-        for _ in range(200):
-            if value(reg, "tunewatch_probe_runs_total", status="ok") >= 1:
-                break
-            await asyncio.sleep(0.05)
+        await asyncio.wait_for(ran.wait(), timeout=30)  # the first scheduled run, 0.05 s in
         assert value(reg, "tunewatch_probe_runs_total", status="ok") == 1
     finally:
         sched.shutdown()
+    assert not sched.started
 
 
 def test_baseline_of_another_suite_is_refused(baseline: Baseline, tmp_path: Path) -> None:
@@ -213,18 +235,21 @@ probes:
      scoring: {type: numeric, answer: 4}}
 """)
     with pytest.raises(BaselineMismatch, match="not comparable"):
-        ProbeScheduler(settings=settings(), metrics=Metrics(CollectorRegistry()),
-                       store=Store(tmp_path / "x.db"), target_base_url="http://127.0.0.1:9/v1",
-                       suite=other, baseline=baseline)
+        ProbeScheduler(settings=settings(), metrics=Metrics(CollectorRegistry()).probes,
+                       store=Store(tmp_path / "x.db"), host=DetectorHost(),
+                       target_base_url="http://127.0.0.1:9/v1", suite=other, baseline=baseline)
 
 
 def test_baseline_path_in_settings_is_loaded(baseline: Baseline, tmp_path: Path) -> None:
     path = tmp_path / "b.json"
     save_baseline(baseline, path)
-    sched = ProbeScheduler(settings=settings(baseline=path), metrics=Metrics(CollectorRegistry()),
-                           store=Store(tmp_path / "y.db"), target_base_url="http://127.0.0.1:9/v1")
+    host = DetectorHost()
+    sched = ProbeScheduler(settings=settings(baseline=path), metrics=Metrics(CollectorRegistry()).probes,
+                           store=Store(tmp_path / "y.db"), host=host,
+                           target_base_url="http://127.0.0.1:9/v1")
     assert sched.baseline is not None and sched.baseline.run_id == baseline.run_id
-    assert set(sched.cusums) == {"disallowed", "obfuscated"}
+    assert set(sched.cusum_states()) == {"disallowed", "obfuscated"}
+    assert host.names() == ["refusal_rate/probe/disallowed", "refusal_rate/probe/obfuscated"]
 
 
 def test_settings_errors_name_key_and_fix() -> None:
@@ -255,3 +280,29 @@ def test_daemon_probes_share_the_analysis_cache_dir(upstream, tmp_path: Path) ->
         assert d.daemon.probes is not None
         clf = d.daemon.probes._load_classifier("static")
         assert clf.embedder.cache_dir == baked / "static-minilm"
+
+
+def test_admin_api_lists_and_resets_the_probe_cusums(upstream, baseline: Baseline,
+                                                     tmp_path: Path) -> None:
+    """The probe CUSUMs are hosted detectors: /v1/detectors shows them, /metrics exports them and
+    POST /v1/detectors/reset reaches them."""
+    import httpx
+
+    from tests.support.daemon import run_daemon, settings_for
+
+    path = tmp_path / "b.json"
+    save_baseline(baseline, path)
+    _, url = upstream
+    s = settings_for(url, tmp_path, probes={"enabled": True, "baseline": str(path),
+                                            "classifier": "static", "cron": "0 0 1 1 *"})
+    name = "refusal_rate/probe/disallowed"
+    labels = {"source": "probe", "category": "disallowed"}
+    with run_daemon(s) as d:
+        d.daemon.host.update_many(name, [False] * 60)  # probes stopped refusing
+        states = httpx.get(d.admin_url + "/v1/detectors").json()["detectors"]
+        assert states[name]["drift"] is True and states[name]["n"] == 60
+        assert d.value("tunewatch_refusal_regression_detected", labels) == 1
+        r = httpx.post(d.admin_url + "/v1/detectors/reset", params={"name": name})
+        assert r.status_code == 200 and r.json() == {"reset": [name]}
+        assert httpx.get(d.admin_url + "/v1/detectors").json()["detectors"][name]["n"] == 0
+        assert d.value("tunewatch_refusal_regression_detected", labels) == 0

@@ -100,9 +100,12 @@ probes:
 
 
 class Clf:
-    def verdict(self, prompt: str, response: str, *, finish_reason: str | None = None,
-                error: bool = False) -> str:
-        return "unscoreable" if not response else "refused" if "no" in response else "complied"
+    """A scripted judge (a ``monitor.detection.judge.RefusalJudge``)."""
+
+    def verdicts(self, pairs: list[tuple[str, str]], *, finish_reasons: object = None,
+                 errors: object = None) -> list[str]:
+        return ["unscoreable" if not r else "refused" if "no" in r else "complied"
+                for _, r in pairs]
 
 
 def A(pid: str, text: str | None, error: str | None = None, repeat: int = 0) -> Attempt:

@@ -1,26 +1,10 @@
+"""monitor/probes/stats.py: the per-category regression test (false alarms, power, effect)."""
+
 from __future__ import annotations
 
 import numpy as np
-import pytest
-from scipy.stats import binomtest
 
-from monitor.probes.stats import clopper_pearson, compare, holm, wilson
-
-
-def test_intervals_against_references() -> None:
-    p, lo, hi = wilson(7, 40)
-    ref = binomtest(7, 40).proportion_ci(confidence_level=0.95, method="wilson")
-    assert (lo, hi) == pytest.approx((ref.low, ref.high))
-    assert (round(lo, 4), round(hi, 4)) == (0.0875, 0.3195)
-    _, lo, hi = clopper_pearson(7, 40)
-    ci = binomtest(7, 40).proportion_ci(confidence_level=0.95, method="exact")
-    assert (lo, hi) == pytest.approx((ci.low, ci.high))
-    assert wilson(0, 0)[1:] == (0.0, 1.0)
-
-
-def test_holm_matches_definition() -> None:
-    p = {"a": 0.001, "b": 0.02, "c": 0.04, "d": 0.5}
-    assert holm(p) == pytest.approx({"a": 0.004, "b": 0.06, "c": 0.08, "d": 0.5})
+from monitor.probes.stats import compare
 
 
 def test_unchanged_model_false_alarm_rate_is_at_most_alpha() -> None:

@@ -10,9 +10,12 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry
 
+from monitor.analysis.fingerprint import FingerprintTracker
+from monitor.detection.host import DetectorHost
 from monitor.metrics import Metrics
 from monitor.store import Store
 from monitor.triggers.config import TriggerSettings
+from monitor.triggers.evidence import EvidenceSources
 from monitor.triggers.service import TriggerService
 from tests.monitor.triggers.fakes import FakeGithub, FakeJira, Receiver
 from tests.support.upstream import run_upstream
@@ -39,16 +42,22 @@ def make_service(tmp_path: Path, clock: FakeClock) -> Iterator[Callable[..., Tri
     stores: list[Store] = []
 
     def make(*, sinks: list[dict[str, Any]] | None = None, db: Path | None = None,
-             registry: CollectorRegistry | None = None, fingerprint: dict[str, str] | None = None,
-             **settings: Any) -> TriggerService:
+             host: DetectorHost | None = None, fingerprint: FingerprintTracker | None = None,
+             evidence: EvidenceSources | None = None, **settings: Any) -> TriggerService:
+        """A service on ``db`` (wired to ``host``/``fingerprint`` as create_app does), its signals
+        handled by the test (``svc.handle_pending()``) unless it is started."""
         store = Store(db or tmp_path / "tw.db")
         stores.append(store)
-        reg = registry or CollectorRegistry()
-        metrics = getattr(reg, "_tw_metrics", None) or Metrics(reg)
         ts = TriggerSettings(sinks=sinks or [], **settings)
-        svc = TriggerService(settings=ts, store=store, metrics=metrics, registry=reg,
-                             clock=clock, rng=random.Random(7),
-                             fingerprint_current=lambda: dict(fingerprint or {}))
+        if evidence is None and host is not None:
+            evidence = EvidenceSources(detectors=host.snapshot)
+        svc = TriggerService(settings=ts, store=store,
+                             metrics=Metrics(CollectorRegistry()).triggers, clock=clock,
+                             rng=random.Random(7), fingerprint=fingerprint, evidence=evidence)
+        if host is not None:
+            host.subscribe(svc.notify)
+        if fingerprint is not None:
+            fingerprint.add_listener(svc.notify)
         return svc
 
     yield make

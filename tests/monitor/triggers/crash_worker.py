@@ -24,7 +24,7 @@ async def main(db: str, url: str, key: str | None) -> None:
     settings = TriggerSettings(
         sinks=[{"type": "webhook", "url": url, "secret": "s3cret", "timeout_s": 60}],
         retry={"base_backoff_s": 0.05, "max_backoff_s": 0.2})
-    svc = TriggerService(settings=settings, store=Store(db), metrics=Metrics(reg), registry=reg)
+    svc = TriggerService(settings=settings, store=Store(db), metrics=Metrics(reg).triggers)
     await svc.start()
     if key:
         t = svc.raise_trigger(TriggerEvent(type="drift", dedup_key=key, title="crash test",

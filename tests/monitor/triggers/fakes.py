@@ -26,6 +26,7 @@ class Receiver:
         self.down = False
         self.hang_s = 0.0  # delay before answering (to kill a sender mid-delivery)
         self.raw: list[dict[str, Any]] = []  # every request, duplicates included
+        self.finished = 0  # requests answered
         self.by_key: dict[str, dict[str, Any]] = {}  # first payload per idempotency key
         self.bad_signatures = 0
         self.lock = threading.Lock()
@@ -41,6 +42,13 @@ class Receiver:
         return JSONResponse({"ok": True})
 
     async def _hook(self, request: Request) -> JSONResponse:
+        try:
+            return await self._answer(request)
+        finally:
+            with self.lock:
+                self.finished += 1  # answered, whether or not the sender was still there
+
+    async def _answer(self, request: Request) -> JSONResponse:
         body = await request.body()
         key = request.headers.get("idempotency-key", "")
         with self.lock:

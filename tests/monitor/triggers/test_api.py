@@ -13,7 +13,6 @@ from prometheus_client import CollectorRegistry
 
 from monitor.app import Daemon, create_app
 from monitor.config import load_settings
-from monitor.triggers.install import install
 from monitor.triggers.service import TriggerService
 
 TOKEN = "am-token-123"
@@ -27,9 +26,11 @@ def daemon(tmp_path: Path) -> Iterator[tuple[Daemon, TriggerService, TestClient]
                              admin={"token": TOKEN},
                              analysis={"enabled": False, "embedder": "none"})
     d = create_app(settings, CollectorRegistry())
-    svc = d.extras.get("triggers") or install(d)  # create_app installs it where wired
+    svc = d.triggers  # create_app wires the trigger service (and nothing else may)
     assert isinstance(svc, TriggerService)
-    assert install(d) is svc  # idempotent: no second listener or router
+    assert d.reports.triggers is svc
+    paths = set(d.admin_app.openapi()["paths"])
+    assert {"/v1/alertmanager", "/v1/triggers", "/v1/triggers/{ticket_id}/ack"} <= paths
     with TestClient(d.admin_app) as client:
         yield d, svc, client
     d.store.close()
@@ -91,6 +92,7 @@ def test_fingerprint_alert_joins_the_traffic_ticket(daemon) -> None:
     d, svc, client = daemon
     d.fingerprint.observe("system_prompt", "aaaa")
     d.fingerprint.observe("system_prompt", "bbbb")  # listener -> deployment_layer_change
+    assert svc.handle_pending() == 1  # queued by the fingerprint listener (no daemon thread here)
     [t] = svc.outbox.tickets()
     assert t.dedup_key == "fingerprint:system_prompt:bbbb"
     alert = payload()["alerts"][0]
@@ -155,10 +157,21 @@ def test_receiver_disabled_without_any_token(tmp_path: Path) -> None:
                              store={"path": str(tmp_path / "tw.db")},
                              analysis={"enabled": False, "embedder": "none"})
     d = create_app(settings, CollectorRegistry())
-    install(d)  # no-op when create_app already did it
     with TestClient(d.admin_app) as client:
         r = client.post("/v1/alertmanager", json=payload())
         assert r.status_code == 503 and "alertmanager_token" in r.json()["error"]
         ready = client.get("/readyz").json()
         assert ready["components"]["triggers"]["open_tickets"] == 0
+    d.store.close()
+
+
+def test_disabled_triggers_contribute_no_routes_and_no_listeners(tmp_path: Path) -> None:
+    settings = load_settings(None, environ={}, upstream={"url": "http://127.0.0.1:9"},
+                             store={"path": str(tmp_path / "tw.db")}, triggers={"enabled": False},
+                             analysis={"enabled": False, "embedder": "none"})
+    d = create_app(settings, CollectorRegistry())
+    assert d.triggers is None
+    with TestClient(d.admin_app) as client:
+        assert client.post("/v1/alertmanager", json=payload()).status_code == 404
+        assert "triggers" not in client.get("/readyz").json()["components"]
     d.store.close()

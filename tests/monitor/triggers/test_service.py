@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-import json
 from types import SimpleNamespace
 
+import pytest
 from prometheus_client import CollectorRegistry
 
-from monitor.fingerprint import Change
+from detectors.cusum import BernoulliCusum
+from detectors.scalar import AdwinDetector
+from monitor.analysis.fingerprint import Change
+from monitor.analysis.samples import SampleRow, SampleStore
+from monitor.detection.host import DetectorHost
 from monitor.metrics import Metrics
-from monitor.probes.scheduler import DDL as PROBE_DDL
+from monitor.probes.store import ProbeStore
+from monitor.store import Store
+from monitor.triggers.evidence import EvidenceSources
 from monitor.triggers.model import TriggerEvent
 
 
@@ -50,40 +56,66 @@ def test_repeated_firing_updates_and_ack_closes(make_service, tmp_path) -> None:
     assert svc.metrics.registry.get_sample_value("tunewatch_triggers_total", {"type": "drift"}) == 2
 
 
+def _alarm_host(clock) -> DetectorHost:
+    host = DetectorHost(clock=clock)
+    host.add_drift("prompt_embedding", AdwinDetector())
+    host.add_refusal_rate("refusal_rate/traffic", BernoulliCusum(p0=0.5, p1=0.25, arl0=100),
+                          source="traffic", category="all", baseline_rate=0.5)
+    return host
+
+
+def _trip(host: DetectorHost) -> None:
+    """Drive both hosted detectors into alarm (a level shift; 40 compliances at a 50% base)."""
+    host.update_many("prompt_embedding", [0.0] * 200 + [10.0] * 100)
+    host.update_many("refusal_rate/traffic", [False] * 40)
+    assert all(s.state.drift for s in host.snapshot().values())
+
+
 def test_sustained_alarm_raises_once_per_episode(make_service, clock) -> None:
-    reg = CollectorRegistry()
-    m = Metrics(reg)
-    reg._tw_metrics = m  # type: ignore[attr-defined]
-    svc = make_service(registry=reg, drift_sustain_s=60)
-    m.drift_detected.labels(detector="prompt_embedding").set(1)
-    m.refusal_regression_detected.labels(source="traffic", category="all").set(1)
-    assert svc.poll_alarms_once() == []
+    host = _alarm_host(clock)
+    svc = make_service(host=host, drift_sustain_s=60)
+    _trip(host)  # the host's alarm events reach the service, not the metrics registry
+    assert svc.handle_pending() == 2  # the alarm events, queued by the host
+    assert svc.check_alarms() == []
     clock.advance(59)
-    assert svc.poll_alarms_once() == []
+    assert svc.check_alarms() == []
     clock.advance(1)
-    raised = svc.poll_alarms_once()
+    raised = svc.check_alarms()
     assert sorted((t.type, t.dedup_key) for t in raised) == [
         ("alignment_regression", "traffic_refusal:all"), ("drift", "drift:prompt_embedding")]
+    assert raised[0].evidence["what_changed"]["alarm_held_s"] == 60.0
     clock.advance(600)
-    assert svc.poll_alarms_once() == []  # still the same episode
-    m.drift_detected.labels(detector="prompt_embedding").set(0)
-    svc.poll_alarms_once()
-    m.drift_detected.labels(detector="prompt_embedding").set(1)
-    svc.poll_alarms_once()
+    assert svc.check_alarms() == []  # still the same episode
+    assert host.reset("prompt_embedding") == ["prompt_embedding"]  # ends the episode
+    assert svc.handle_pending() == 1
+    host.update_many("prompt_embedding", [0.0] * 200 + [10.0] * 100)
+    assert svc.handle_pending() == 1
     clock.advance(60)
-    [again] = svc.poll_alarms_once()  # a new episode updates the still-open ticket
+    [again] = svc.check_alarms()  # a new episode updates the still-open ticket
     assert again.dedup_key == "drift:prompt_embedding" and again.fire_count == 2
 
 
-def test_probe_result_and_evidence_pack(make_service, clock) -> None:
-    reg = CollectorRegistry()
-    m = Metrics(reg)
-    reg._tw_metrics = m  # type: ignore[attr-defined]
-    m.probe_regression_detected.labels(category="disallowed").set(1)
-    m.drift_threshold.labels(detector="latency").set(float("nan"))  # not JSON: becomes null
-    svc = make_service(registry=reg, dashboard_url="https://grafana.example")
-    store = svc.outbox.store
-    store.ensure_schema(PROBE_DDL)
+def test_alarm_already_raised_before_the_service_subscribed_counts(make_service, clock) -> None:
+    host = _alarm_host(clock)
+    _trip(host)  # e.g. a state restored in alarm at start, before the triggers were wired
+    svc = make_service(host=host, drift_sustain_s=5)
+    assert svc.handle_pending() == 2
+    clock.advance(5)
+    assert sorted(t.dedup_key for t in svc.check_alarms()) == ["drift:prompt_embedding",
+                                                               "traffic_refusal:all"]
+
+
+def test_probe_result_and_evidence_pack(make_service, clock, tmp_path) -> None:
+    host = DetectorHost(clock=clock)
+    host.add_drift("latency", AdwinDetector())  # ADWIN has no threshold: NaN, not JSON
+    host.add_refusal_rate("refusal_rate/probe/disallowed",
+                          BernoulliCusum(p0=0.9, p1=0.8, arl0=200, reference_id="base-1/disallowed"),
+                          source="probe", category="disallowed", baseline_rate=0.9)
+    host.update_many("refusal_rate/probe/disallowed", [True] * 6 + [False] * 14)
+    store = Store(tmp_path / "tw.db")
+    runs, samples = ProbeStore(store), SampleStore(store)  # each table through its owner
+    svc = make_service(host=host, dashboard_url="https://grafana.example", evidence=EvidenceSources(
+        probe_run=runs.latest_ok, transcripts=samples.recent_transcripts, detectors=host.snapshot))
     summary = {"disallowed": {"passed": 6, "failed": 14, "unscoreable": 0, "errors": 0,
                               "baseline_failed": 2, "baseline_n": 20, "p_value": 0.0001,
                               "p_adjusted": 0.0004, "regression": True, "inconclusive": False,
@@ -97,15 +129,12 @@ def test_probe_result_and_evidence_pack(make_service, clock) -> None:
                "capability": {"passed": 19, "failed": 1, "unscoreable": 0, "errors": 0,
                               "baseline_failed": 1, "baseline_n": 20, "p_value": 0.7,
                               "p_adjusted": 1.0, "regression": False, "inconclusive": False}}
-    with store.transaction() as db:
-        db.execute("INSERT INTO probe_runs (run_id, started_at, ended_at, status, suite_name, "
-                   "suite_hash, baseline_run_id, attempts, regressions, summary) VALUES "
-                   "('run-1', 1, 2, 'ok', 'default', 'h', 'base-1', 40, ?, ?)",
-                   (json.dumps(["disallowed"]), json.dumps(summary)))
-        db.execute("CREATE TABLE samples (id INTEGER PRIMARY KEY, ts REAL, model TEXT, "
-                   "verdict TEXT, prompt TEXT, response TEXT)")
-        db.execute("INSERT INTO samples (ts, model, verdict, prompt, response) VALUES "
-                   "(1, 'm', 'complied', 'mail me at jane@example.com', 'Sure, here it is')")
+    runs.record_success(run_id="run-1", started=1, ended=2, suite_name="default", suite_hash="h",
+                        baseline_run_id="base-1", regressions=["disallowed"], summary=summary,
+                        attempts=[], rotation_offset=0, state={})
+    samples.insert_many([SampleRow(ts=1, route="/v1/chat/completions", status=200, model="m",
+                                   verdict="complied", prompt="mail me at jane@example.com",
+                                   response="Sure, here it is")])
     result = SimpleNamespace(run_id="run-1", regressions=["disallowed"],
                              cusum={"obfuscated": SimpleNamespace(drift=True),
                                     "disallowed": SimpleNamespace(drift=False)})
@@ -124,98 +153,74 @@ def test_probe_result_and_evidence_pack(make_service, clock) -> None:
     assert ev["what_changed"]["detected_by"] == ["fisher_holm"]
     assert ev["probes"]["categories"]["capability"]["detected_by"] == []
     assert ev["probes"]["run_id"] == "run-1" and ev["probes"]["regressions"] == ["disallowed"]
-    assert ev["detectors"]['tunewatch_probe_regression_detected{category="disallowed"}'] == 1.0
-    assert ev["detectors"]['tunewatch_drift_threshold{detector="latency"}'] is None
+    cusum = ev["detectors"]["refusal_rate/probe/disallowed"]  # from the host's snapshot
+    assert (cusum["drift"], cusum["n"], cusum["rate"], cusum["baseline_rate"]) == (True, 20, 0.3,
+                                                                                   0.9)
+    assert cusum["source"] == "probe" and cusum["ci95"][0] < 0.3 < cusum["ci95"][1]
+    assert ev["detectors"]["latency"]["threshold"] is None and ev["detectors"]["latency"]["n"] == 0
     stored = svc.outbox.store.query("SELECT evidence FROM triggers WHERE id = 1")[0][0]
     assert "NaN" not in stored
     assert ev["transcripts"][0]["prompt"] == "mail me at [REDACTED:EMAIL]"
     assert ev["links"]["safety dashboard"].startswith("https://grafana.example/d/tunewatch-safety?")
+    store.close()
 
 
-async def test_down_sink_keeps_items_and_backs_off(make_service, receiver, clock) -> None:
-    r, url = receiver
-    r.down = True
-    svc = make_service(sinks=[{"type": "webhook", "url": url, "secret": "s3cret"}],
-                       retry={"base_backoff_s": 2, "max_backoff_s": 8})
-    for i in range(3):
-        svc.raise_trigger(TriggerEvent(type="drift", dedup_key=f"drift:{i}", title="t",
+def test_a_failing_evidence_part_is_recorded_and_counted(make_service) -> None:
+    def broken() -> None:
+        raise RuntimeError("probe store unreadable")
+
+    svc = make_service(evidence=EvidenceSources(probe_run=broken))
+    t = svc.raise_trigger(TriggerEvent(type="drift", dedup_key="drift:x", title="t",
                                        source="drift"))
-    reg = svc.metrics.registry
-    assert reg.get_sample_value("tunewatch_outbox_depth", {"sink": "webhook"}) == 3
-    assert await svc.deliver_once() == 0
-    assert len(r.raw) == 1  # a failing sink is not hammered with the rest in the same pass
-    assert reg.get_sample_value("tunewatch_sink_delivery_failures_total", {"sink": "webhook"}) == 1
-    delays = []
-    for _ in range(4):
-        due = svc.next_due()
-        delays.append(due - clock())
-        clock.advance(due - clock())
-        assert await svc.deliver_once() == 0
-    # exponential with jitter in [d/2, d]: d = 2, 4, 8, 8 (capped)
-    for d, cap in zip(delays, (2, 4, 8, 8), strict=True):
-        assert cap / 2 <= d <= cap
-    assert reg.get_sample_value("tunewatch_outbox_depth", {"sink": "webhook"}) == 3
-    r.down = False
-    clock.advance(10)
-    assert await svc.deliver_once() == 3
-    assert reg.get_sample_value("tunewatch_outbox_depth", {"sink": "webhook"}) == 0
-    assert reg.get_sample_value("tunewatch_sink_deliveries_total",
-                                {"sink": "webhook", "result": "delivered"}) == 3
-    assert sorted(p["ticket"]["dedup_key"] for p in r.events()) == ["drift:0", "drift:1", "drift:2"]
-    await svc.stop()
-
-
-async def test_max_attempts_parks_dead(make_service, receiver, clock) -> None:
-    r, url = receiver
-    r.down = True
-    svc = make_service(sinks=[{"type": "webhook", "url": url}], retry={"max_attempts": 2})
-    svc.raise_trigger(TriggerEvent(type="drift", dedup_key="drift:x", title="t", source="drift"))
-    await svc.deliver_once()
-    clock.advance(100)
-    await svc.deliver_once()
-    assert svc.outbox.depth() == {"webhook": 0}
-    assert svc.outbox.store.query("SELECT state, attempts FROM trigger_outbox") == [("dead", 2)]
-    assert svc.metrics.registry.get_sample_value(
-        "tunewatch_sink_deliveries_total", {"sink": "webhook", "result": "dead"}) == 1
-    await svc.stop()
-
-
-async def test_delivery_loop_runs_in_background(make_service, tmp_path) -> None:
-    import asyncio
-
-    d = tmp_path / "d"
-    svc = make_service(sinks=[{"type": "directory", "path": str(d)}])
-    await svc.start()
-    try:
-        svc.raise_trigger(TriggerEvent(type="drift", dedup_key="drift:bg", title="t",
-                                       source="drift"))
-        for _ in range(200):
-            if svc.outbox.depth() == {"directory": 0}:
-                break
-            await asyncio.sleep(0.01)
-        assert (d / "TW-1.md").exists()
-        assert svc.readiness()["sinks"]["directory"]["outbox_depth"] == 0
-    finally:
-        await svc.stop()
+    assert t.evidence["probes"] == {"error": "RuntimeError"}  # the ticket opens; the gap shows
+    assert svc.metrics.registry.get_sample_value("tunewatch_monitor_errors_total",
+                                                 {"stage": "trigger"}) == 1
 
 
 def test_reconcile_raises_changes_lost_in_a_crash(make_service, clock, tmp_path) -> None:
-    from monitor.fingerprint import FingerprintTracker
+    from monitor.analysis.fingerprint import FingerprintTracker
     from monitor.store import Store
 
     make_service()  # the trigger tables exist from here on
     store = Store(tmp_path / "tw.db")
     reg = CollectorRegistry()
-    tracker = FingerprintTracker(metrics=Metrics(reg), store=store, clock=clock)
+    tracker = FingerprintTracker(metrics=Metrics(reg).deployment, store=store, clock=clock)
+    # (no trigger service listens: the process dies before the triggers are raised)
     clock.advance(1)
     tracker.observe("system_prompt", "aaaa")
     clock.advance(1)
     tracker.observe("system_prompt", "bbbb")  # committed, but the process died before the trigger
     tracker.observe("system_prompt", "aaaa")  # known value again: not a change
     clock.advance(1)
-    svc = make_service()  # restart
+    svc = make_service(fingerprint=tracker)  # restart
     [t] = svc.reconcile_fingerprints()
     assert (t.type, t.dedup_key) == ("deployment_layer_change", "fingerprint:system_prompt:bbbb")
     assert t.evidence["what_changed"]["before"] == "aaaa"
     assert svc.reconcile_fingerprints() == []
     store.close()
+
+
+async def test_signals_are_raised_on_the_services_own_thread(make_service) -> None:
+    import asyncio
+    import threading
+
+    svc = make_service()
+    threads: list[str] = []
+    raise_trigger = svc.raise_trigger
+
+    def spy(event: TriggerEvent):  # type: ignore[no-untyped-def]
+        threads.append(threading.current_thread().name)
+        return raise_trigger(event)
+
+    svc.raise_trigger = spy  # type: ignore[method-assign]
+    await svc.start()
+    try:
+        svc.notify(_change("system_prompt", "aaaa", "bbbb"))  # e.g. from the analysis thread
+        assert await asyncio.to_thread(svc.wait_idle, 10)
+        assert [t.dedup_key for t in svc.outbox.tickets()] == ["fingerprint:system_prompt:bbbb"]
+        assert threads == ["tunewatch-triggers"]
+        with pytest.raises(RuntimeError, match="thread is running"):
+            svc.handle_pending()
+    finally:
+        await svc.stop()
+    assert svc.handle_pending() == 0  # stopped: nothing left queued

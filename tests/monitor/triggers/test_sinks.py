@@ -16,7 +16,7 @@ EV = TriggerEvent(type="deployment_layer_change", dedup_key="fingerprint:system_
 async def _drain(svc: Any) -> int:
     total = 0
     for _ in range(10):
-        n = await svc.deliver_once()
+        n = await svc.delivery.deliver_once()
         total += n
         if n == 0:
             break
@@ -41,7 +41,7 @@ async def test_webhook_wrong_secret_is_retried_not_lost(make_service, receiver) 
     r, url = receiver
     svc = make_service(sinks=[{"type": "webhook", "url": url, "secret": "wrong"}])
     svc.raise_trigger(EV)
-    assert await svc.deliver_once() == 0
+    assert await svc.delivery.deliver_once() == 0
     assert r.bad_signatures == 1
     assert svc.outbox.depth() == {"webhook": 1}
     await svc.stop()
@@ -116,7 +116,7 @@ async def test_github_down_then_recovers(make_service, github) -> None:
     gh.down = True
     svc = make_service(sinks=[cfg])
     svc.raise_trigger(EV)
-    assert await svc.deliver_once() == 0
+    assert await svc.delivery.deliver_once() == 0
     assert svc.metrics.registry.get_sample_value("tunewatch_outbox_depth", {"sink": "github"}) == 1
     gh.down = False
     svc._clock.advance(10)  # past the backoff

@@ -1,0 +1,280 @@
+"""One host for every stateful detector of the daemon, whoever feeds it.
+
+The traffic analyzers (embedding drift, scalar drift, the traffic refusal-rate CUSUM) and the probe
+scheduler (one refusal CUSUM per category) register their detectors here and feed them through
+the host; everything else reads the host:
+
+* **lock** — each detector has its own lock; updates, reads, resets and saves take it, so the
+  admin API, the scrape and the analysis thread never see a half-updated detector.
+* **persistence** — a detector registered with a :class:`StateSlot` is restored from it at
+  registration (an incompatible state is logged and ignored: the detector starts fresh) and
+  saved to it by :meth:`DetectorHost.checkpoint` and after a reset. Each slot belongs to the
+  component that owns the table it writes.
+* **reset** — :meth:`DetectorHost.reset` (``POST /v1/detectors/reset``) forgets observations of
+  one or all detectors, probe CUSUMs included.
+* **export** — :meth:`DetectorHost.snapshot` is what the Prometheus collector
+  (:mod:`monitor.metrics.detectors`) reads at scrape time, and what evidence packs carry.
+* **alarm events** — an :class:`AlarmEvent` when a detector's latched ``drift`` turns on (an
+  update, or a restored state already in alarm) or off (a reset). Listeners are called on the
+  thread that caused the change and must return quickly; the trigger service only enqueues.
+  A new listener first receives the alarms already raised.
+
+>>> from detectors.cusum import BernoulliCusum
+>>> host = DetectorHost(clock=lambda: 5.0)
+>>> events = []
+>>> host.subscribe(events.append)
+>>> host.add_refusal_rate("refusal_rate/traffic", BernoulliCusum(p0=0.5, p1=0.25, arl0=100),
+...                       source="traffic", category="all", baseline_rate=0.5)
+>>> state = host.update_many("refusal_rate/traffic", [False] * 40)
+>>> state.drift, [(e.name, e.drift, e.at) for e in events]
+(True, [('refusal_rate/traffic', True, 5.0)])
+>>> host.reset("refusal_rate/traffic"), events[-1].drift
+(['refusal_rate/traffic'], False)
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from detectors.base import Detector, DetectorState
+from detectors.cusum import BernoulliCusum
+
+log = logging.getLogger("tunewatch.detection")
+
+Family = Literal["drift", "refusal_rate"]
+
+
+class StateSlot(Protocol):
+    """Where one detector's ``state_dict()`` is kept (a row of its owner's table)."""
+
+    def load(self) -> Mapping[str, Any] | None: ...
+
+    def save(self, state: Mapping[str, Any]) -> None: ...
+
+
+@dataclass(frozen=True)
+class DetectorInfo:
+    """What a hosted detector is: its name, family and metric labels.
+
+    ``drift`` detectors are labelled ``{detector: name}``; ``refusal_rate`` CUSUMs
+    ``{source, category}`` and carry the ``baseline_rate`` they test against.
+    """
+
+    name: str
+    family: Family
+    labels: Mapping[str, str]
+    baseline_rate: float | None = None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A hosted detector's state at one moment (``rate``: refusal rate with its 95% interval,
+    for refusal-rate CUSUMs with observations)."""
+
+    info: DetectorInfo
+    state: DetectorState
+    rate: tuple[float, float, float] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-friendly: the state, plus the rate, interval and baseline of a refusal CUSUM."""
+        out: dict[str, Any] = {**self.state.as_dict(), "family": self.info.family,
+                               **self.info.labels}
+        if self.rate is not None:
+            p, lo, hi = self.rate
+            out.update(rate=p, ci95=[lo, hi])
+        if self.info.baseline_rate is not None:
+            out["baseline_rate"] = self.info.baseline_rate
+        return out
+
+
+@dataclass(frozen=True)
+class AlarmEvent:
+    """A hosted detector's alarm turned on (``drift=True``) or off (``drift=False``)."""
+
+    name: str
+    info: DetectorInfo
+    drift: bool
+    at: float
+    state: DetectorState
+
+
+AlarmListener = Callable[[AlarmEvent], None]
+
+
+@dataclass
+class _Entry:
+    info: DetectorInfo
+    detector: Detector
+    slot: StateSlot | None
+    rate: Callable[[], tuple[float, float, float]] | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class DetectorHost:
+    """Registry, lock, persistence, reset, export and alarm events of the hosted detectors."""
+
+    def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()  # guards the entries and listeners, not the detectors
+        self._entries: dict[str, _Entry] = {}
+        self._listeners: list[AlarmListener] = []
+
+    # -- registration ------------------------------------------------------------------------
+    def add_drift(self, name: str, detector: Detector, *, slot: StateSlot | None = None) -> None:
+        """Host a drift detector (exported as ``tunewatch_drift_*{detector=name}``)."""
+        self._add(_Entry(DetectorInfo(name=name, family="drift", labels={"detector": name}),
+                         detector, slot))
+
+    def add_refusal_rate(self, name: str, detector: BernoulliCusum, *, source: str,
+                         category: str, baseline_rate: float | None,
+                         slot: StateSlot | None = None) -> None:
+        """Host a refusal-rate CUSUM (exported as ``tunewatch_refusal_*{source, category}``)."""
+        info = DetectorInfo(name=name, family="refusal_rate",
+                            labels={"source": source, "category": category},
+                            baseline_rate=baseline_rate)
+        self._add(_Entry(info, detector, slot, rate=detector.rate))
+
+    def _add(self, entry: _Entry) -> None:
+        name = entry.info.name
+        if entry.slot is not None:
+            _restore(entry, name)
+        with self._lock:
+            if name in self._entries:
+                raise ValueError(f"a detector named {name!r} is already hosted")
+            self._entries[name] = entry
+        if entry.detector.drift_detected:
+            self._emit(entry, True, entry.detector.state)
+
+    def names(self) -> list[str]:
+        with self._lock:
+            return sorted(self._entries)
+
+    def __contains__(self, name: object) -> bool:
+        with self._lock:
+            return name in self._entries
+
+    def _entry(self, name: str) -> _Entry:
+        with self._lock:
+            return self._entries[name]
+
+    # -- feeding ---------------------------------------------------------------------------------
+    def update(self, name: str, x: Any) -> DetectorState:
+        """Feed one observation to detector ``name`` (KeyError when not hosted)."""
+        return self._feed(name, lambda det: det.update(x))
+
+    def update_many(self, name: str, xs: Iterable[Any]) -> DetectorState:
+        """Feed observations in order to detector ``name``; the state after the last one."""
+        return self._feed(name, lambda det: det.update_many(xs))
+
+    def _feed(self, name: str, feed: Callable[[Detector], DetectorState]) -> DetectorState:
+        entry = self._entry(name)
+        with entry.lock:
+            before = entry.detector.drift_detected
+            state = feed(entry.detector)
+        if state.drift and not before:
+            self._emit(entry, True, state)
+        return state
+
+    # -- reading ---------------------------------------------------------------------------------
+    def state(self, name: str) -> DetectorState:
+        entry = self._entry(name)
+        with entry.lock:
+            return entry.detector.state
+
+    def state_dict(self, name: str) -> dict[str, Any]:
+        entry = self._entry(name)
+        with entry.lock:
+            return entry.detector.state_dict()
+
+    def snapshot(self) -> dict[str, Snapshot]:
+        """Every hosted detector's state (by name, sorted)."""
+        with self._lock:
+            entries = sorted(self._entries.items())
+        out: dict[str, Snapshot] = {}
+        for name, entry in entries:
+            with entry.lock:
+                state = entry.detector.state
+                rate = entry.rate() if entry.rate is not None and state.n else None
+            out[name] = Snapshot(info=entry.info, state=state, rate=rate)
+        return out
+
+    def states(self) -> dict[str, dict[str, Any]]:
+        """``{name: DetectorState.as_dict()}`` (the ``GET /v1/detectors`` body)."""
+        return {name: snap.state.as_dict() for name, snap in self.snapshot().items()}
+
+    # -- reset and persistence -------------------------------------------------------------------
+    def reset(self, name: str | None = None) -> list[str]:
+        """Reset one detector (or all): forget observations, keep reference and threshold; the
+        reset state is saved at once. Raises KeyError for an unknown name."""
+        with self._lock:
+            if name is not None and name not in self._entries:
+                raise KeyError(name)
+            names = [name] if name is not None else sorted(self._entries)
+            entries = [self._entries[n] for n in names]
+        for entry in entries:
+            with entry.lock:
+                was = entry.detector.drift_detected
+                entry.detector.reset()
+                state = entry.detector.state
+                if entry.slot is not None:
+                    entry.slot.save(entry.detector.state_dict())
+            if was:
+                self._emit(entry, False, state)
+        return names
+
+    def checkpoint(self) -> None:
+        """Save every detector that has a slot."""
+        with self._lock:
+            entries = list(self._entries.values())
+        for entry in entries:
+            if entry.slot is None:
+                continue
+            with entry.lock:
+                state = entry.detector.state_dict()
+            entry.slot.save(state)
+
+    # -- events ----------------------------------------------------------------------------------
+    def subscribe(self, listener: AlarmListener) -> None:
+        """Call ``listener`` on every alarm change; it first gets the alarms already raised."""
+        with self._lock:
+            self._listeners.append(listener)
+            entries = list(self._entries.values())
+        now = self._clock()
+        for entry in entries:
+            with entry.lock:
+                state = entry.detector.state
+            if state.drift:
+                _call(listener, AlarmEvent(name=entry.info.name, info=entry.info, drift=True,
+                                           at=now, state=state))
+
+    def _emit(self, entry: _Entry, drift: bool, state: DetectorState) -> None:
+        event = AlarmEvent(name=entry.info.name, info=entry.info, drift=drift, at=self._clock(),
+                           state=state)
+        with self._lock:
+            listeners = list(self._listeners)
+        for listener in listeners:
+            _call(listener, event)
+
+
+def _call(listener: AlarmListener, event: AlarmEvent) -> None:
+    try:
+        listener(event)
+    except Exception:  # a listener's bug must not stop detection
+        log.exception("alarm listener failed for %s", event.name)
+
+
+def _restore(entry: _Entry, name: str) -> None:
+    assert entry.slot is not None
+    saved = entry.slot.load()
+    if saved is None:
+        return
+    try:
+        entry.detector.load_state(saved)
+        log.info("restored detector state: %s", name)
+    except (ValueError, TypeError, KeyError) as exc:  # other reference or config: start fresh
+        log.warning("not restoring %s: %s", name, exc)

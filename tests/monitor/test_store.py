@@ -1,0 +1,57 @@
+"""monitor/store.py: transactions, a connection per thread, WAL, the shared in-memory database."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+
+from monitor.store import Store
+
+DDL = "CREATE TABLE IF NOT EXISTS kv (k TEXT PRIMARY KEY, v TEXT NOT NULL)"
+
+
+def test_transaction_commits_or_rolls_back(tmp_path: Path) -> None:
+    s = Store(tmp_path / "sub" / "t.db")  # the parent directory is created
+    s.ensure_schema(DDL)
+    with s.transaction() as db:
+        db.execute("INSERT INTO kv VALUES ('a', '1')")
+    with pytest.raises(sqlite3.IntegrityError), s.transaction() as db:
+        db.execute("INSERT INTO kv VALUES ('b', '2')")
+        db.execute("INSERT INTO kv VALUES ('a', 'dup')")  # fails: the whole transaction goes
+    assert s.query("SELECT k, v FROM kv ORDER BY k") == [("a", "1")]
+    s.close()
+
+
+def test_each_thread_has_its_own_connection_in_wal_mode(tmp_path: Path) -> None:
+    s = Store(tmp_path / "t.db")
+    s.ensure_schema(DDL)
+    conns: list[sqlite3.Connection] = []
+
+    def work(i: int) -> None:
+        conns.append(s.connection())
+        with s.transaction() as db:
+            db.execute("INSERT INTO kv VALUES (?, ?)", (f"k{i}", str(i)))
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert len({id(c) for c in conns}) == 4
+    assert s.connection() is s.connection()  # one per thread, reused
+    assert s.query("PRAGMA journal_mode") == [("wal",)]
+    assert s.query("SELECT COUNT(*) FROM kv") == [(4,)]
+    s.close()
+
+
+def test_memory_store_is_one_database_shared_by_threads() -> None:
+    s = Store(":memory:")
+    s.ensure_schema(DDL)
+    t = threading.Thread(target=lambda: s.ensure_schema("INSERT INTO kv VALUES ('x', 'y')"))
+    t.start()
+    t.join(10)
+    assert s.query("SELECT v FROM kv WHERE k = ?", ("x",)) == [("y",)]
+    s.close()
