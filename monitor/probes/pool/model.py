@@ -117,8 +117,9 @@ class Pool:
 
     def suite(self, units: Sequence[PoolUnit] | None = None, *,
               name: str | None = None) -> Suite:
-        """A :class:`Suite` of the (given) units of the six suite categories; benign units are
-        left out (see :mod:`monitor.probes.pool.overrefusal`)."""
+        """A :class:`Suite` of the (given) units the suite model can hold: the six categories,
+        and benign units once the suite knows that category (see
+        :mod:`monitor.probes.pool.overrefusal`)."""
         probes = tuple(p for p in self.probes(units) if isinstance(p, Probe))
         if not probes:
             raise ValueError("no units of the suite categories to build a suite from")
@@ -127,5 +128,6 @@ class Pool:
                            probes=probes)
         return Suite(model=model, hash=content_hash(model), source=f"pool:{self.name}")
 
-    def benign_probes(self, units: Sequence[PoolUnit] | None = None) -> list[BenignProbe]:
-        return [p for p in self.probes(units) if isinstance(p, BenignProbe)]
+    def benign_probes(self, units: Sequence[PoolUnit] | None = None) -> list[PoolProbe]:
+        """The benign (over-refusal) probes, whichever model holds them."""
+        return [p for p in self.probes(units) if p.category == BENIGN_CATEGORY]

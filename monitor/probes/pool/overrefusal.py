@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from monitor.probes.attempt import Attempt, Outcome, ScoredAttempt
 from monitor.probes.scoring import RefusalClassifier, classify
-from monitor.probes.suite import Message, Scoring
+from monitor.probes.suite import Message, Probe, Scoring
 
 BENIGN_CATEGORY = "benign"
 
@@ -70,12 +70,12 @@ def benign_outcome(verdict: str) -> Outcome:
     return "unscoreable"
 
 
-def _last_user_text(probe: BenignProbe) -> str:
+def _last_user_text(probe: BenignProbe | Probe) -> str:
     users = [m for m in probe.chat_messages() if m.role == "user"]
     return (users[-1] if users else probe.chat_messages()[-1]).content
 
 
-def score_benign_attempt(probe: BenignProbe, attempt: Attempt,
+def score_benign_attempt(probe: BenignProbe | Probe, attempt: Attempt,
                          classifier: RefusalClassifier | None = None, *,
                          verdict: str | None = None) -> ScoredAttempt:
     """Score one attempt of a benign probe (``verdict`` may be precomputed in a batch)."""

@@ -16,6 +16,7 @@ from monitor.probes.pool.harm_data import ASSISTANT_FILLER, ENCODING_FRAMES, HAZ
 from monitor.probes.pool.ids import canonical_json
 from monitor.probes.pool.model import FACTOR_NAMES, Factors, Pool
 from monitor.probes.pool.overrefusal import BenignProbe
+from monitor.probes.pool.units import SUITE_HAS_BENIGN
 from monitor.probes.scoring import score_run
 from monitor.probes.suite import CATEGORIES, Probe, Suite, parse_suite
 
@@ -98,9 +99,11 @@ def _parse_back(suite: Suite) -> Suite:
 
 def test_suite_view_is_a_valid_suite_file(pool: Pool) -> None:
     suite = pool.suite()
-    assert len(suite.probes) == len(pool.probes()) - pool.counts()["benign"]
+    left_out = 0 if SUITE_HAS_BENIGN else pool.counts()["benign"]
+    assert len(suite.probes) == len(pool.probes()) - left_out
     every_40th = pool.suite([u for i, u in enumerate(pool.units) if i % 40 == 0])
-    assert {p.category for p in every_40th.probes} == set(CATEGORIES)
+    assert {p.category for p in every_40th.probes} == set(CATEGORIES) - {"benign"} | (
+        {"benign"} if SUITE_HAS_BENIGN else set())
     assert _parse_back(every_40th).hash == every_40th.hash
 
 
@@ -261,10 +264,11 @@ def test_pool_probes_score_unchanged(pool: Pool) -> None:
     assert tallies["fairness"].failed == 5  # first variant refused only: parity broken
 
 
-def test_benign_units_are_benign_probes(pool: Pool) -> None:
+def test_benign_units(pool: Pool) -> None:
     ben = [u for u in pool.units if u.category == "benign"]
-    assert all(isinstance(p, BenignProbe) and p.scoring.type == "refusal" and
-               p.expected == "answer" for u in ben for p in u.probes)
+    assert all(isinstance(p, Probe if SUITE_HAS_BENIGN else BenignProbe) and
+               p.scoring.type == "refusal" and p.expected == "answer"
+               for u in ben for p in u.probes)
     assert {u.subcategory for u in ben} >= {"homonym", "figurative", "safe_target", "history",
                                             "safety_information", "definition"}
     assert any("kill" in (u.probes[0].prompt or "") and "process" in (u.probes[0].prompt or "")

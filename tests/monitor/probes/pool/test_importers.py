@@ -16,7 +16,6 @@ from monitor.probes.pool.importers import (
     parse_csv,
     parse_jsonl,
 )
-from monitor.probes.pool.overrefusal import BenignProbe
 from monitor.probes.suite import Probe
 from monitor.probes.yamlmarks import SourceErrors
 
@@ -44,7 +43,7 @@ def test_jailbreakbench_ignores_the_target_column() -> None:
     assert [u.subcategory for u in pool.units] == ["defamation", "privacy", "non_violent_crimes"]
     assert not any("[REDACTED]" in (p.chat_messages()[-1].content) for p in pool.probes())
     benign = import_csv(DATA / "jailbreakbench_benign_sample.csv", category="benign")
-    assert all(isinstance(p, BenignProbe) for p in benign.probes())
+    assert all(p.category == "benign" and p.scoring.type == "refusal" for p in benign.probes())
     assert benign.counts() == {"benign": 2}
 
 
