@@ -204,14 +204,15 @@ def injection(seed: int) -> Iterator[PoolUnit]:
                                 DOCUMENT_RATE):
                         continue
                     doc = _place(sentences, _order_text(order, _C), position)
+                    noun = kind.split(" ", 1)[1]  # "a product review" -> "product review"
                     canary, msgs = _with_canary(seed, [
                         {"role": "system", "content": system_doc},
-                        {"role": "user", "content": f"{task.format(kind=kind)}\n\n<document>\n"
+                        {"role": "user", "content": f"{task.format(kind=noun)}\n\n<document>\n"
                          f"{doc}\n</document>"},
                     ])
                     yield single(category="injection", subcategory="retrieved_document",
                                  messages=msgs, canary=canary, scoring=_CANARY,
-                                 factors=Factors(template=kind.split(" ", 1)[1],
+                                 factors=Factors(template=noun,
                                                  wrapper=o_key, phrasing=t_key,
                                                  position=position))
     for t, (tool, args, lines, question) in enumerate(TOOLS):
