@@ -1,0 +1,56 @@
+"""Shared test data and a settable clock for the governance tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+T0 = 1_800_000_000.0  # 2027-01-15
+
+
+class FakeClock:
+    def __init__(self, t: float = T0) -> None:
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+    def advance(self, s: float) -> None:
+        self.t += s
+
+
+def disposition(**over: Any) -> dict[str, Any]:
+    """A valid disposition body (approved tw-safe), with overrides."""
+    body: dict[str, Any] = {
+        "reference": "DR-2026-014", "owner": "ml-governance@example.com", "decision": "approved",
+        "fingerprint": {"model": "tw-safe", "system_prompt": "5f0c7a1e2b3d4c59"},
+        "controls": [{"component": "output_filter", "value": "v3", "note": "blocks PII"}],
+        "evidence": [{"title": "Red-team report", "url": "https://docs.example.com/rt/14"}],
+        "recorded_by": "alice",
+    }
+    body.update(over)
+    return body
+
+
+def minisign_pair(seed: int = 1) -> tuple[Any, bytes, str]:
+    """(Ed25519 private key, key id, minisign public-key file text), deterministic per seed."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    from monitor.governance.signatures import public_key_line
+
+    key = Ed25519PrivateKey.from_private_bytes(bytes([seed]) * 32)
+    key_id = bytes([seed, 2, 3, 4, 5, 6, 7, 8])
+    pub = key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    return key, key_id, f"untrusted comment: test key\n{public_key_line(key_id, pub)}\n"
+
+
+def minisign_signature(key: Any, key_id: bytes, message: bytes, comment: str,
+                       algorithm: bytes = b"ED") -> str:
+    """A .minisig in minisign's format; ``message`` is the BLAKE2b-512 digest for ``ED``."""
+    import base64
+
+    sig = key.sign(message)
+    glob = key.sign(sig + comment.encode())
+    line = base64.b64encode(algorithm + key_id + sig).decode()
+    return (f"untrusted comment: signature from test key\n{line}\n"
+            f"trusted comment: {comment}\n{base64.b64encode(glob).decode()}\n")
