@@ -433,3 +433,11 @@ class ArtifactCollector(Collector):
                 hashed.add_metric([r.name], r.checked_at)
         total.add_metric([], float(self._v.hashed_bytes()))
         yield from (verified, readable, hashed, total)
+
+
+def stored_components(store: Store) -> dict[str, str]:
+    """The artefact components last recorded in ``store`` (for tools that run beside the daemon,
+    e.g. ``tunewatch disposition record --current``)."""
+    migrate(store, component=COMPONENT, migrations=MIGRATIONS)
+    return {f"artifact:{name}": sha for name, sha in store.query(
+        "SELECT name, sha256 FROM artifact_state WHERE sha256 IS NOT NULL AND status != 'error'")}
