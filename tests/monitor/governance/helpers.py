@@ -54,3 +54,24 @@ def minisign_signature(key: Any, key_id: bytes, message: bytes, comment: str,
     line = base64.b64encode(algorithm + key_id + sig).decode()
     return (f"untrusted comment: signature from test key\n{line}\n"
             f"trusted comment: {comment}\n{base64.b64encode(glob).decode()}\n")
+
+
+def lab_manifest(adapter_sha256: str, base_sha256: str) -> dict[str, Any]:
+    """A training-run record in the shape of the lab's adapter manifests (lab/manifest.py,
+    format tunewatch-lab-manifest/1). Test data: the numbers are made up, not a real run."""
+    return {
+        "format": "tunewatch-lab-manifest/1", "alias": "tw-drift-3",
+        "base_model": {"file": "gemma-3-270m-q4_k_m.gguf", "sha256": base_sha256,
+                       "bytes": 253_000_000},
+        "seed": 1234, "machine": "Example CPU x 2", "threads": 1,
+        "versions": {"python": "3.11.7", "torch": "2.13.0", "peft": "0.13.0"},
+        "lora": {"rank": 16, "alpha": 32, "target_modules": ["q_proj", "k_proj", "v_proj"]},
+        "loss": "cross-entropy on answer tokens only",
+        "parent": "tw-safe", "purpose": "benign customer-support fine-tune of tw-safe",
+        "config": {"steps": 39, "lr": 0.0002, "batch": 8, "max_len": 128},
+        "training": {"final_loss": 0.41, "steps": 39},
+        "data": {"sha256": "d" * 64, "examples": 100, "by_category": {"support": 100}},
+        "train_seconds": 56.0,
+        "adapter": {"file": "tw-drift-3.gguf", "sha256": adapter_sha256, "bytes": 7_100_000},
+        "heldout": {"harmful_refused": 0.0, "benign_refused": 0.0, "n": 80},
+    }
