@@ -193,12 +193,13 @@ def list_cmd(
             print(json.dumps(d.as_dict(), sort_keys=True))
         return
     table = Table(title="Tunewatch dispositions")
-    for col in ("record", "reference", "decision", "owner", "fingerprint", "decided",
-                "recorded by", "superseded by"):
-        table.add_column(col, overflow="fold")
+    for col in ("#", "reference", "decision", "owner", "fingerprint", "decided", "by",
+                "superseded by"):
+        table.add_column(col, overflow="fold",
+                         no_wrap=col in ("#", "reference", "decision", "decided"))
     for d in records:
         table.add_row(str(d.id), escape(d.reference), d.decision, escape(d.owner),
-                      d.fingerprint_id, _when(d.decided_at), escape(d.recorded_by),
+                      d.fingerprint_id, _when(d.decided_at)[:10], escape(d.recorded_by),
                       str(d.superseded_by or ""))
     out.print(table)
     if not records:
