@@ -47,6 +47,7 @@ from monitor.governance.pack_model import (
     PackDocument,
     PackInputs,
     Preformatted,
+    ProbeRun,
     Proportion,
     Section,
     Table,
@@ -430,3 +431,37 @@ def build_pack(inputs: PackInputs) -> PackDocument:
     return PackDocument(title=title, subtitle=f"Model {clip(model, 120)} · generated "
                         f"{_when(inputs.generated_at)}", generated_at=inputs.generated_at,
                         sections=tuple(sections), missing=missing, digest=digest)
+
+
+def probe_run_from_evidence(probes: Mapping[str, Any] | None) -> ProbeRun | None:
+    """The ``probes`` part of a ticket's evidence (``monitor/triggers/evidence.py``) as a
+    :class:`ProbeRun`, or None when the ticket has none.
+
+    >>> run = probe_run_from_evidence({"run_id": "r2", "ended_at": 5.0, "suite": "s",
+    ...     "suite_hash": "h", "baseline_run_id": "r1", "categories": {"disallowed": {
+    ...     "current": {"failed": 9, "n": 10}, "baseline": {"failed": 1, "n": 10},
+    ...     "p_adjusted": 0.002, "regression": True, "detected_by": ["fisher_holm"]}}})
+    >>> c = run.categories[0]
+    >>> (c.category, c.current, c.baseline, c.detected_by)
+    ('disallowed', Proportion(k=9, n=10), Proportion(k=1, n=10), ('fisher_holm',))
+    """
+    if not probes or not probes.get("categories"):
+        return None
+
+    def prop(r: Any) -> Proportion | None:
+        if not isinstance(r, Mapping) or not r.get("n"):
+            return None
+        return Proportion(int(r.get("failed", 0)), int(r["n"]))
+
+    cats = []
+    for name, c in sorted(probes["categories"].items()):
+        current = prop(c.get("current")) or Proportion(0, 0)
+        cats.append(CategoryResult(
+            category=str(name), current=current, baseline=prop(c.get("baseline")),
+            p_adjusted=c.get("p_adjusted"), regression=bool(c.get("regression")),
+            detected_by=tuple(c.get("detected_by") or ()),
+            unscoreable=int(c.get("unscoreable") or 0)))
+    return ProbeRun(run_id=str(probes.get("run_id", "-")), suite=str(probes.get("suite", "-")),
+                    suite_hash=str(probes.get("suite_hash", "")),
+                    ended_at=float(probes.get("ended_at") or 0.0), categories=tuple(cats),
+                    baseline_run_id=probes.get("baseline_run_id"))
