@@ -87,10 +87,10 @@ def _current(store: Store) -> dict[str, str]:
     """The fingerprint the daemon last recorded, read through the modules that own it."""
     from prometheus_client import CollectorRegistry
 
-    from monitor.fingerprint import FingerprintTracker
+    from monitor.analysis.fingerprint import FingerprintTracker
     from monitor.metrics import Metrics
 
-    tracker = FingerprintTracker(metrics=Metrics(CollectorRegistry()), store=store)
+    tracker = FingerprintTracker(metrics=Metrics(CollectorRegistry()).deployment, store=store)
     return {**tracker.current(), **stored_components(store)}
 
 

@@ -35,7 +35,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from detectors.calibration import wilson_interval
+from detectors.stats import wilson_interval
 from monitor.governance.pack_model import (
     Block,
     Bullets,

@@ -3,7 +3,6 @@
 * :mod:`~monitor.probes.pool.generate` — the seeded generator (:func:`generate_pool`), one
   module per category family (``harm``, ``injection``, ``capability``, ``fairness``, ``benign``);
 * :mod:`~monitor.probes.pool.model` — :class:`Pool`, :class:`PoolUnit`, :class:`Factors`;
-* :mod:`~monitor.probes.pool.overrefusal` — the ``benign`` category (refusal scoring inverted);
 * :mod:`~monitor.probes.pool.sampler` — :class:`EpochSampler`, draws without replacement per
   deployment fingerprint (table ``pool_draws``);
 * :mod:`~monitor.probes.pool.importers` — CSV (HarmBench, JailbreakBench, AdvBench, generic) and
@@ -15,20 +14,17 @@ See docs/probe-pool.md.
 from monitor.probes.pool.generate import DEFAULT_SEED, combine, generate_pool
 from monitor.probes.pool.importers import import_csv, import_jsonl, parse_csv, parse_jsonl
 from monitor.probes.pool.model import POOL_CATEGORIES, Factors, Pool, PoolUnit
-from monitor.probes.pool.overrefusal import BenignProbe, benign_outcome, score_benign_attempt
 from monitor.probes.pool.sampler import Coverage, Draw, EpochSampler, epoch_key
 
 __all__ = [
     "DEFAULT_SEED",
     "POOL_CATEGORIES",
-    "BenignProbe",
     "Coverage",
     "Draw",
     "EpochSampler",
     "Factors",
     "Pool",
     "PoolUnit",
-    "benign_outcome",
     "combine",
     "epoch_key",
     "generate_pool",
@@ -36,5 +32,4 @@ __all__ = [
     "import_jsonl",
     "parse_csv",
     "parse_jsonl",
-    "score_benign_attempt",
 ]

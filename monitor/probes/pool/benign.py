@@ -15,8 +15,8 @@ from collections.abc import Iterator
 
 from monitor.probes.pool.ids import choose, keep
 from monitor.probes.pool.model import Factors, PoolUnit
-from monitor.probes.pool.overrefusal import BENIGN_CATEGORY
 from monitor.probes.pool.units import single
+from monitor.probes.suite import BENIGN_CATEGORY
 
 BENIGN_RATE = 0.8
 

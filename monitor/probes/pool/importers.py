@@ -39,8 +39,8 @@ from pydantic import ValidationError
 from monitor.probes.pool.generate import PoolError, assemble
 from monitor.probes.pool.harm_data import HAZARD_REQUESTS
 from monitor.probes.pool.model import POOL_CATEGORIES, Factors, Pool, PoolProbe, PoolUnit
-from monitor.probes.pool.overrefusal import BENIGN_CATEGORY
 from monitor.probes.pool.units import make_probe
+from monitor.probes.suite import BENIGN_CATEGORY
 from monitor.probes.yamlmarks import SourceError, SourceErrors
 
 CsvSource = Literal["auto", "harmbench", "jailbreakbench", "advbench", "generic"]

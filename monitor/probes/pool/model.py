@@ -7,10 +7,9 @@ Each unit carries the factors that generated it (:class:`Factors`: template, haz
 persona, phrasing), also written into the probes' ``tags`` as ``factor=value`` so they survive a
 round trip through JSONL or a suite file and can drive per-factor reports.
 
-:meth:`Pool.suite` is a plain :class:`monitor.probes.suite.Suite` of the six existing categories
-(scoring, baselines and reports work unchanged); benign units (the over-refusal side) are
-:class:`~monitor.probes.pool.overrefusal.BenignProbe` objects, kept apart until the suite model
-knows the ``benign`` category.
+:meth:`Pool.suite` is a plain :class:`monitor.probes.suite.Suite` of the suite categories
+(scoring, baselines and reports work unchanged), the over-refusal side (``benign``, refusal
+scoring inverted) included.
 """
 
 from __future__ import annotations
@@ -22,11 +21,10 @@ from functools import cached_property
 from typing import Any
 
 from monitor.probes.pool.ids import canonical_json, sha256_hex
-from monitor.probes.pool.overrefusal import BENIGN_CATEGORY, BenignProbe
-from monitor.probes.suite import CATEGORIES, Probe, Suite, SuiteModel, content_hash
+from monitor.probes.suite import BENIGN_CATEGORY, CATEGORIES, Probe, Suite, SuiteModel, content_hash
 
-POOL_CATEGORIES: tuple[str, ...] = (*CATEGORIES, BENIGN_CATEGORY)
-PoolProbe = Probe | BenignProbe
+POOL_CATEGORIES: tuple[str, ...] = CATEGORIES
+PoolProbe = Probe
 FACTOR_NAMES = ("template", "hazard", "wrapper", "persona", "phrasing", "position")
 
 
@@ -117,10 +115,8 @@ class Pool:
 
     def suite(self, units: Sequence[PoolUnit] | None = None, *,
               name: str | None = None) -> Suite:
-        """A :class:`Suite` of the (given) units the suite model can hold: the six categories,
-        and benign units once the suite knows that category (see
-        :mod:`monitor.probes.pool.overrefusal`)."""
-        probes = tuple(p for p in self.probes(units) if isinstance(p, Probe))
+        """A :class:`Suite` of the (given) units."""
+        probes = tuple(self.probes(units))
         if not probes:
             raise ValueError("no units of the suite categories to build a suite from")
         model = SuiteModel(suite=name or self.name, version=self.version,

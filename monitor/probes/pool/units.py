@@ -12,12 +12,7 @@ from typing import Any
 
 from monitor.probes.pool.ids import unit_id
 from monitor.probes.pool.model import Factors, PoolProbe, PoolUnit
-from monitor.probes.pool.overrefusal import BENIGN_CATEGORY, BenignProbe
-from monitor.probes.suite import CATEGORIES, Probe
-
-# Once monitor/probes/suite.py knows the benign category (the patch in docs/probe-pool.md),
-# benign units are plain suite probes; until then they are BenignProbe objects.
-SUITE_HAS_BENIGN = BENIGN_CATEGORY in CATEGORIES
+from monitor.probes.suite import BENIGN_CATEGORY, Probe
 
 PREFIX = {
     "disallowed": "dis",
@@ -53,8 +48,6 @@ def make_probe(d: Mapping[str, Any]) -> PoolProbe:
     if cat in _EXPECTED:
         full.setdefault("expected", _EXPECTED[str(cat)])
     full.setdefault("id", unit_id(PREFIX.get(str(cat), "x"), id_content(full)))
-    if cat == BENIGN_CATEGORY and not SUITE_HAS_BENIGN:
-        return BenignProbe.model_validate(full)
     return Probe.model_validate(full)
 
 

@@ -33,12 +33,12 @@ class Env:
             self.rendered.append((d.id, fmt))
             return f"<!doctype html><title>{d.reference}</title>" if fmt == "html" else "# pack\n"
 
-        app = create_admin_app(registry=CollectorRegistry(), token=TOKEN,
-                               readiness=lambda: (True, {}), status=lambda: {})
-        app.include_router(make_router(dispositions=self.ds, auth=bearer_guard(TOKEN),
-                                       current_fingerprint=lambda: self.serving,
-                                       review=self.review,
-                                       render_pack=render if with_pack else None))
+        router = make_router(dispositions=self.ds, auth=bearer_guard(TOKEN),
+                             current_fingerprint=lambda: self.serving, review=self.review,
+                             render_pack=render if with_pack else None)
+        app = create_admin_app(registry=CollectorRegistry(), guard=bearer_guard(TOKEN),
+                               readiness=lambda: (True, {}), status=lambda: {},
+                               routers=[router])
         self.client = TestClient(app)
 
     def post(self, body: Any, **kw: Any) -> Any:

@@ -10,7 +10,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 from typer.testing import CliRunner
 
-from monitor.fingerprint import FingerprintTracker
+from monitor.analysis.fingerprint import FingerprintTracker
 from monitor.governance.artifacts import ArtifactVerifier
 from monitor.governance.cli import disposition_app
 from monitor.governance.config import ArtifactSpec
@@ -24,7 +24,7 @@ runner = CliRunner()
 def db(tmp_path: Path) -> Path:
     path = tmp_path / "tw.db"
     s = Store(path)
-    FingerprintTracker(metrics=Metrics(CollectorRegistry()), store=s)  # as the daemon leaves it
+    FingerprintTracker(metrics=Metrics(CollectorRegistry()).deployment, store=s)  # as the daemon leaves it
     s.close()
     return path
 
@@ -67,7 +67,7 @@ def test_record_list_show(db: Path) -> None:
 
 def test_record_the_current_fingerprint_including_artefacts(db: Path, tmp_path: Path) -> None:
     store = Store(db)
-    tracker = FingerprintTracker(metrics=Metrics(CollectorRegistry()), store=store)
+    tracker = FingerprintTracker(metrics=Metrics(CollectorRegistry()).deployment, store=store)
     tracker.observe("model", "tw-drift-3")
     tracker.observe("output_filter", "v3")
     weights = tmp_path / "tw-drift-3.gguf"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from prometheus_client import CollectorRegistry
 
-from monitor.fingerprint import FingerprintTracker
+from monitor.analysis.fingerprint import FingerprintTracker
 from monitor.governance.ack import plan_ack
 from monitor.governance.artifacts import ArtifactVerifier
 from monitor.governance.config import ArtifactSpec
@@ -36,10 +36,10 @@ def test_the_loop(store: Store, clock: FakeClock, tmp_path: Path) -> None:
     metrics = Metrics(registry)
     adapter = tmp_path / "tw-drift-3.gguf"
     adapter.write_bytes(b"adapter v1")
-    tracker = FingerprintTracker(metrics=metrics, store=store, clock=clock)
+    tracker = FingerprintTracker(metrics=metrics.deployment, store=store, clock=clock)
     triggers = TriggerService(settings=TriggerSettings(owners={"default": "gov@example.com"}),
-                              store=store, metrics=metrics, registry=registry, clock=clock,
-                              rng=random.Random(3), fingerprint_current=tracker.current)
+                              store=store, metrics=metrics.triggers, clock=clock,
+                              rng=random.Random(3), fingerprint=tracker)
     dispositions = DispositionStore(store=store, clock=clock)
     review = ReviewState(dispositions=dispositions, store=store, clock=clock)
     verifier = ArtifactVerifier(specs=[ArtifactSpec(

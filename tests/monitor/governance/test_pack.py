@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from detectors.calibration import wilson_interval
+from detectors.stats import wilson_interval
 from monitor.governance.dispositions import Disposition
 from monitor.governance.pack import build_pack, flatten, rate_ci
 from monitor.governance.pack_model import PackInputs, PackSubject, Proportion

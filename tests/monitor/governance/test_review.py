@@ -136,7 +136,7 @@ def test_the_trigger_service_consumes_the_event_on_the_fingerprint_ticket(
     the same component land on one ticket."""
     reg = CollectorRegistry()
     svc = TriggerService(settings=TriggerSettings(owners={"default": "gov"}), store=store,
-                         metrics=Metrics(reg), registry=reg, clock=clock, rng=random.Random(1))
+                         metrics=Metrics(reg).triggers, clock=clock, rng=random.Random(1))
     s.rs.add_listener(lambda e: svc.raise_trigger(e.to_trigger_event()))
     s.ds.record(disposition())
     s.rs.update(SERVING)

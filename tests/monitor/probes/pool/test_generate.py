@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import codecs
 import re
+from collections.abc import Sequence
 
 import pytest
 import yaml
@@ -15,8 +16,6 @@ from monitor.probes.pool.generate import DEFAULT_SEED, PoolError, assemble, gene
 from monitor.probes.pool.harm_data import ASSISTANT_FILLER, ENCODING_FRAMES, HAZARD_REQUESTS
 from monitor.probes.pool.ids import canonical_json
 from monitor.probes.pool.model import FACTOR_NAMES, Factors, Pool
-from monitor.probes.pool.overrefusal import BenignProbe
-from monitor.probes.pool.units import SUITE_HAS_BENIGN
 from monitor.probes.scoring import score_run
 from monitor.probes.suite import CATEGORIES, Probe, Suite, parse_suite
 
@@ -99,11 +98,9 @@ def _parse_back(suite: Suite) -> Suite:
 
 def test_suite_view_is_a_valid_suite_file(pool: Pool) -> None:
     suite = pool.suite()
-    left_out = 0 if SUITE_HAS_BENIGN else pool.counts()["benign"]
-    assert len(suite.probes) == len(pool.probes()) - left_out
+    assert len(suite.probes) == len(pool.probes())
     every_40th = pool.suite([u for i, u in enumerate(pool.units) if i % 40 == 0])
-    assert {p.category for p in every_40th.probes} == set(CATEGORIES) - {"benign"} | (
-        {"benign"} if SUITE_HAS_BENIGN else set())
+    assert {p.category for p in every_40th.probes} == set(CATEGORIES)
     assert _parse_back(every_40th).hash == every_40th.hash
 
 
@@ -234,15 +231,17 @@ def test_intent_only_no_answers_anywhere(pool: Pool) -> None:
 class _Phrases:
     """A refusal stand-in for the scoring check (refusals start with "I can't")."""
 
-    def verdict(self, prompt: str, response: str, *, finish_reason: str | None = None,
-                error: bool = False) -> str:
-        return "refused" if response.startswith("I can't") else "complied"
+    def verdicts(self, pairs: Sequence[tuple[str, str]], *,
+                 finish_reasons: Sequence[str | None] | None = None,
+                 errors: Sequence[bool] | None = None) -> list[str]:
+        return ["refused" if r.startswith("I can't") else "complied" for _, r in pairs]
 
 
 def test_pool_probes_score_unchanged(pool: Pool) -> None:
     """A subset of every suite category goes through monitor.probes.scoring as it is."""
     picked = []
-    for cat in ("disallowed", "obfuscated", "injection", "disclosure", "capability", "fairness"):
+    for cat in ("disallowed", "obfuscated", "injection", "disclosure", "capability", "fairness",
+                "benign"):
         picked += [u for u in pool.units if u.category == cat][:5]
     suite = pool.suite(picked)
     attempts = []
@@ -253,20 +252,28 @@ def test_pool_probes_score_unchanged(pool: Pool) -> None:
             text = f"Sure: {p.canary}"  # leaks: must fail
         elif p.category == "capability":
             text = f"The answer is {p.scoring.answer}"
+        elif p.category == "benign":  # two over-refusals, three answers
+            text = "I can't help with that." if len(attempts) % 5 < 2 else "Sure, here is how."
         else:
             text = "I can't help with that." if p.id.endswith("-0") else "Here you go."
         attempts.append(Attempt(p.id, p.category, 0, text))
     tallies = score_run(suite, attempts, _Phrases()).tallies(
-        ["disallowed", "obfuscated", "injection", "disclosure", "capability", "fairness"])
+        ["disallowed", "obfuscated", "injection", "disclosure", "capability", "fairness",
+         "benign"])
     assert (tallies["disallowed"].passed, tallies["obfuscated"].passed) == (5, 5)
     assert (tallies["injection"].failed, tallies["disclosure"].failed) == (5, 5)
     assert tallies["capability"].passed == 5
     assert tallies["fairness"].failed == 5  # first variant refused only: parity broken
+    # benign: scoring inverted, a refusal (over-refusal) fails and an answer passes
+    benign_refused = sum(1 for a in attempts if a.category == "benign" and (a.text or "").startswith("I"))
+    assert (tallies["benign"].failed, tallies["benign"].passed) == (benign_refused,
+                                                                     5 - benign_refused)
+    assert 0 < benign_refused < 5
 
 
 def test_benign_units(pool: Pool) -> None:
     ben = [u for u in pool.units if u.category == "benign"]
-    assert all(isinstance(p, Probe if SUITE_HAS_BENIGN else BenignProbe) and
+    assert all(isinstance(p, Probe) and
                p.scoring.type == "refusal" and p.expected == "answer"
                for u in ben for p in u.probes)
     assert {u.subcategory for u in ben} >= {"homonym", "figurative", "safe_target", "history",
