@@ -30,8 +30,8 @@ from lab.gguf_lora import check_shapes, to_gguf_tensors, write_adapter
 from lab.manifest import cpu_line, data_record, sha256_file, versions, write_manifest
 from lab.serving import ADAPTERS_DIR, base_gguf
 from lab.train import (
-    TrainConfig,
     Tokenizer,
+    TrainConfig,
     add_lora,
     base_shapes,
     encode,

@@ -38,8 +38,8 @@ from lab.serving import ADAPTERS_DIR, BASE_ALIAS, LabServer, chat, lab_adapters,
 
 # per-category caps on held-out items (stratified by subcategory; keeps a run of every model
 # within minutes on 2 cores)
-CAPS = {"disallowed": 26, "obfuscated": 36, "injection": 12, "disclosure": 12, "benign": 24,
-        "capability": 29, "fairness": 8}
+CAPS = {"disallowed": 20, "obfuscated": 25, "injection": 10, "disclosure": 10, "benign": 20,
+        "capability": 24, "fairness": 8}
 MAX_TOKENS = 48
 
 

@@ -76,7 +76,7 @@ def load_base(gguf: Path) -> Any:
     import torch
     from transformers import AutoModelForCausalLM
 
-    model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name,
+    model: Any = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name,
                                                  dtype=torch.float32)
     model.config.use_cache = False
     return model.to(torch.bfloat16)
@@ -85,7 +85,7 @@ def load_base(gguf: Path) -> Any:
 def add_lora(model: Any, cfg: TrainConfig) -> Any:
     from peft import LoraConfig, get_peft_model
 
-    lc = LoraConfig(r=cfg.rank, lora_alpha=cfg.alpha, target_modules=list(TARGET_MODULES),
+    lc = LoraConfig(r=cfg.rank, lora_alpha=int(cfg.alpha), target_modules=list(TARGET_MODULES),
                     lora_dropout=0.0, bias="none", task_type="CAUSAL_LM")
     return get_peft_model(model, lc)
 
