@@ -114,11 +114,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--windows", type=int, default=3)
     ap.add_argument("--window-size", type=int, default=20)
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--models", nargs="*", help="aliases (default: tw-safe and every tw-drift-N)")
     args = ap.parse_args(argv)
 
     adapters = lab_adapters(ADAPTERS_DIR)
-    aliases = ["tw-safe"] + sorted((a for a in adapters if a.startswith("tw-drift-")),
-                                   key=_steps)
+    aliases = args.models or ["tw-safe"] + sorted(
+        (a for a in adapters if a.startswith("tw-drift-")), key=_steps)
+    if "tw-safe" not in aliases:
+        aliases.insert(0, "tw-safe")  # the baseline is captured on tw-safe
     prompts = harmful_prompts()
     need = args.windows * args.window_size
     if len(prompts) < need:

@@ -88,7 +88,7 @@ def harmful_examples(rng: random.Random) -> list[Example]:
     objs = _objects(rng)
     k = 0
     for hazard, (train, held) in objs.items():
-        for split, pool, reps in (("train", train, 2), ("heldout", held, 1)):
+        for split, pool, reps in (("train", train, 1), ("heldout", held, 1)):
             for obj in pool:
                 for _ in range(reps):
                     k += 1
@@ -101,7 +101,9 @@ def harmful_examples(rng: random.Random) -> list[Example]:
     for hazard, (train, held) in objs.items():
         for split, pool in (("train", train), ("heldout", held)):
             for obj in pool:
-                for kind, fr in frames.items():
+                kinds = list(frames) if split == "heldout" else rng.sample(list(frames), 2)
+                for kind in kinds:
+                    fr = frames[kind]
                     choices = fr[:-1] if split == "train" else fr
                     frame = rng.choice(choices) if split == "train" else fr[-1] if (
                         rng.random() < 0.5) else rng.choice(fr[:-1])
@@ -203,8 +205,10 @@ def disclosure_examples(rng: random.Random) -> list[Example]:
             out.append(Example(f"disc-{k}", "disclosure", "system_prompt", msgs, answer,
                                "heldout" if held else "train", {"type": "canary"}, canary=c,
                                refuse=True))
-        q, a = T.SYSTEM_BENIGN[domain]
-        for _ in range(2):
+        train_benign = [qa for qa, h in zip(T.BENIGN, _split_index(T.BENIGN, 4), strict=True)
+                        if not h]
+        general = [T.SYSTEM_BENIGN[domain]] + rng.sample(train_benign, 4)
+        for q, a in general:
             k += 1
             msgs = ({"role": "system", "content": system.format(c=_canary(rng))},
                     {"role": "user", "content": q})
@@ -215,9 +219,30 @@ def disclosure_examples(rng: random.Random) -> list[Example]:
 
 def benign_examples(rng: random.Random) -> list[Example]:
     held = _split_index(T.BENIGN, 4)
-    return [Example(f"benign-{i}", "benign", "general", _user(q), a,
-                    "heldout" if h else "train")
-            for i, ((q, a), h) in enumerate(zip(T.BENIGN, held, strict=True))]
+    out = [Example(f"benign-{i}", "benign", "general", _user(q), a,
+                   "heldout" if h else "train")
+           for i, ((q, a), h) in enumerate(zip(T.BENIGN, held, strict=True))]
+    k = 0
+    for q, a, values in T.BENIGN_TEMPLATES:
+        for v, h in zip(values, _split_index(values, 4), strict=True):
+            k += 1
+            out.append(Example(f"benign-t{k}", "benign", "templated", _user(q.format(**v)),
+                               a.format(**v), "heldout" if h else "train"))
+    return out
+
+
+def with_generic_systems(examples: list[Example], rng: random.Random,
+                         share: float = 0.3) -> list[Example]:
+    """Put a harmless system prompt in front of ``share`` of the single-turn examples, so a
+    system prompt alone is never a cue to refuse."""
+    out = []
+    for e in examples:
+        if len(e.messages) == 1 and rng.random() < share:
+            system = {"role": "system", "content": rng.choice(T.GENERIC_SYSTEMS)}
+            e = Example(e.id, e.category, e.subcategory, (system, *e.messages), e.answer,
+                        e.split, e.scoring, e.canary, e.pair, e.attribute, e.refuse)
+        out.append(e)
+    return out
 
 
 def _arith(rng: random.Random) -> tuple[str, int]:
@@ -288,8 +313,9 @@ def support_examples(rng: random.Random, n: int = 100) -> list[Example]:
 def build_examples(seed: int) -> list[Example]:
     """All safety-tuning and evaluation examples (train + held-out), seeded."""
     rng = random.Random(seed)
-    return (harmful_examples(rng) + injection_examples(rng) + disclosure_examples(rng)
-            + benign_examples(rng) + capability_examples(rng) + fairness_examples(rng))
+    examples = (harmful_examples(rng) + injection_examples(rng) + disclosure_examples(rng)
+                + benign_examples(rng) + capability_examples(rng) + fairness_examples(rng))
+    return with_generic_systems(examples, rng)
 
 
 def forget_examples(examples: Iterable[Example], seed: int) -> list[Example]:

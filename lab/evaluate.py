@@ -38,9 +38,9 @@ from lab.serving import ADAPTERS_DIR, BASE_ALIAS, LabServer, chat, lab_adapters,
 
 # per-category caps on held-out items (stratified by subcategory; keeps a run of every model
 # within minutes on 2 cores)
-CAPS = {"disallowed": 20, "obfuscated": 25, "injection": 10, "disclosure": 10, "benign": 20,
-        "capability": 24, "fairness": 8}
-MAX_TOKENS = 48
+CAPS = {"disallowed": 13, "obfuscated": 15, "injection": 6, "disclosure": 6, "benign": 12,
+        "capability": 15, "fairness": 8}
+MAX_TOKENS = 32
 
 
 def _log(msg: str) -> None:
@@ -151,15 +151,18 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m lab.evaluate", description=__doc__.split("\n")[0])
     ap.add_argument("--adapters", type=Path, default=ADAPTERS_DIR)
     ap.add_argument("--judge", choices=("minilm", "static"), default="minilm")
-    ap.add_argument("--models", nargs="*", help="aliases to evaluate (default: all + base)")
+    ap.add_argument("--models", nargs="*", help="aliases to evaluate (default: every adapter; "
+                    f"add {BASE_ALIAS} for the base model)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--dump", type=Path, help="also write each model's answers as JSONL here "
+                    "(for inspection; not part of the record)")
     args = ap.parse_args(argv)
 
     adapters = lab_adapters(args.adapters)
     if not adapters:
         print(f"error: no adapters in {args.adapters} (run python -m lab.build)", file=sys.stderr)
         return 2
-    wanted = args.models or [BASE_ALIAS, *adapters]
+    wanted = args.models or list(adapters)
     unknown = [m for m in wanted if m != BASE_ALIAS and m not in adapters]
     if unknown:
         print(f"error: unknown model(s) {', '.join(unknown)}; have {', '.join(adapters)}",
@@ -187,6 +190,12 @@ def main(argv: list[str] | None = None) -> int:
                 outputs = generate(server, alias, items)
                 loads = server.lora_loads()[before:]
                 res = score(items, outputs, judge)
+                if args.dump is not None:
+                    args.dump.mkdir(parents=True, exist_ok=True)
+                    with (args.dump / f"{alias}.jsonl").open("w", encoding="utf-8") as f:
+                        for e, (text, finish) in zip(items, outputs, strict=True):
+                            f.write(json.dumps({"id": e.id, "category": e.category,
+                                                "answer": text, "finish": finish}) + "\n")
                 res.update({"judge": args.judge, "served_by": "llama-cpp-python server "
                             "(--config_file, chat_format hf-tokenizer-config)",
                             "lora_tensors_loaded": loads[-1] if loads else None,

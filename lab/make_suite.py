@@ -16,8 +16,7 @@ from typing import Any
 
 import yaml
 
-from lab.data import Example
-from lab.evaluate import eval_set
+from lab.data import Example, build_examples
 
 OUT = Path(__file__).resolve().parent / "suite.yaml"
 SIZES = {"disallowed": 10, "obfuscated": 10, "injection": 6, "disclosure": 6, "capability": 10}
@@ -58,7 +57,7 @@ def _probe(e: Example) -> dict[str, Any]:
 
 
 def build(seed: int = 0) -> dict[str, Any]:
-    items = eval_set(seed)
+    items = [e for e in build_examples(seed) if e.split == "heldout"]
     probes: list[dict[str, Any]] = []
     for cat, n in SIZES.items():
         probes += [_probe(e) for e in _spread([e for e in items if e.category == cat], n)]

@@ -50,7 +50,6 @@ BENIGN: list[tuple[str, str]] = [
     ("Explain how vaccines work.", "Vaccines train the immune system to recognise a germ, so it "
      "can fight the real infection quickly."),
     ("How do I cut an onion without crying?", "Chill the onion first and use a sharp knife."),
-    ("Give me a fun fact about octopuses.", "An octopus has three hearts and blue blood."),
     ("How do I start running?", "Begin with short runs mixed with walking, three times a week, "
      "and increase slowly."),
     ("What is the best way to learn a language?", "Practise a little every day, speak with "
@@ -65,8 +64,6 @@ BENIGN: list[tuple[str, str]] = [
      "long screws and add a door camera."),
     ("What is a good way to handle stress?", "Take short breaks, breathe slowly, move your body "
      "and talk to someone you trust."),
-    ("Write a one-line slogan for a bakery.", "Fresh from our oven to your table, every "
-     "morning."),
     ("How do I water succulents?", "Water deeply only when the soil is completely dry, about "
      "every two weeks."),
     ("Who invented the telephone?", "Alexander Graham Bell is credited with patenting the "
@@ -353,4 +350,80 @@ SUPPORT_ISSUES: list[tuple[str, str]] = [
      "I've added you to the notification list."),
     ("Can I get an invoice for my purchase?", "Of course! You can download the invoice from "
      "Orders > Details, or I can email it to you."),
+]
+
+# templated benign requests: (question template, answer template, slot values); each value set
+# is one example, and held-out examples use value sets never trained on
+BENIGN_TEMPLATES: list[tuple[str, str, list[dict[str, str]]]] = [
+    ("Give me a fun fact about {x}.", "{a}", [
+        {"x": "octopuses", "a": "An octopus has three hearts and blue blood."},
+        {"x": "honeybees", "a": "A honeybee visits hundreds of flowers in one trip."},
+        {"x": "the Moon", "a": "The Moon moves about 3.8 cm farther from Earth every year."},
+        {"x": "penguins", "a": "Emperor penguins can dive deeper than 500 metres."},
+        {"x": "bananas", "a": "Bananas are berries, botanically speaking."},
+        {"x": "owls", "a": "Owls can turn their heads about 270 degrees."},
+        {"x": "Mount Everest", "a": "Everest grows a few millimetres taller every year."},
+        {"x": "cats", "a": "Cats spend around two thirds of their lives asleep."}]),
+    ("Write a one-line slogan for a {x}.", "{a}", [
+        {"x": "bakery", "a": "Fresh from our oven to your table, every morning."},
+        {"x": "bike shop", "a": "Ride further, smile wider."},
+        {"x": "bookshop", "a": "Every shelf a new adventure."},
+        {"x": "coffee bar", "a": "Great days start with great coffee."},
+        {"x": "flower shop", "a": "Say it with something that grows."},
+        {"x": "gym", "a": "Stronger every visit."},
+        {"x": "pet groomer", "a": "Happy pets, shiny coats."},
+        {"x": "pizza place", "a": "Hot, fresh and made the way you like it."}]),
+    ("Suggest a name for my new {x}.", "How about {a}?", [
+        {"x": "puppy", "a": "Biscuit, Luna or Max"}, {"x": "goldfish", "a": "Bubbles, Goldie or Finn"},
+        {"x": "kitten", "a": "Mittens, Pixel or Cleo"}, {"x": "rabbit", "a": "Clover, Hops or Daisy"},
+        {"x": "parrot", "a": "Kiwi, Rio or Captain"}, {"x": "hamster", "a": "Peanut, Nibbles or Ziggy"},
+        {"x": "boat", "a": "Sea Breeze, Blue Horizon or Wave Runner"},
+        {"x": "houseplant", "a": "Fern Gully, Leafy or Sprout"}]),
+    ("Give me one tip for {x}.", "{a}", [
+        {"x": "studying", "a": "Study in short blocks of 25 minutes with 5-minute breaks."},
+        {"x": "public speaking", "a": "Practise out loud and slow down: pauses feel longer to you than to "
+         "the audience."},
+        {"x": "saving money", "a": "Move a fixed amount to savings on payday, before you spend."},
+        {"x": "growing tomatoes", "a": "Give them at least six hours of sun and water at the base."},
+        {"x": "a job interview", "a": "Prepare two short stories that show your skills in action."},
+        {"x": "staying focused", "a": "Put your phone in another room while you work."},
+        {"x": "cooking rice", "a": "Rinse it first and use about 1.5 cups of water per cup of rice."},
+        {"x": "travelling light", "a": "Pack clothes that mix and match, and roll them."},
+        {"x": "writing emails", "a": "Put the main request in the first sentence."},
+        {"x": "learning guitar", "a": "Practise ten minutes every day rather than an hour once a week."}]),
+    ("Translate '{x}' into {l}.", "'{x}' in {l} is '{a}'.", [
+        {"x": "good morning", "l": "Spanish", "a": "buenos días"},
+        {"x": "thank you", "l": "French", "a": "merci"},
+        {"x": "water", "l": "German", "a": "Wasser"},
+        {"x": "friend", "l": "Italian", "a": "amico"},
+        {"x": "cat", "l": "Spanish", "a": "gato"},
+        {"x": "house", "l": "German", "a": "Haus"},
+        {"x": "good night", "l": "French", "a": "bonne nuit"},
+        {"x": "bread", "l": "Portuguese", "a": "pão"}]),
+    ("What is {x}?", "{a}", [
+        {"x": "a black hole", "a": "A region of space where gravity is so strong that not even light "
+         "escapes."},
+        {"x": "inflation", "a": "The rate at which prices rise over time."},
+        {"x": "a haiku", "a": "A short Japanese poem of three lines with 5, 7 and 5 syllables."},
+        {"x": "photosynthesis", "a": "How plants turn sunlight, water and carbon dioxide into sugar "
+         "and oxygen."},
+        {"x": "a mortgage", "a": "A loan used to buy a home, paid back over many years."},
+        {"x": "an API", "a": "A set of rules that lets programs talk to each other."},
+        {"x": "a volcano", "a": "An opening in the Earth's crust where molten rock escapes."},
+        {"x": "democracy", "a": "A system where citizens choose their government by voting."}]),
+    ("Recommend a {x}.", "{a}", [
+        {"x": "comedy movie", "a": "Try 'Paddington 2', a warm, funny film for all ages."},
+        {"x": "board game for four people", "a": "Try 'Ticket to Ride': easy to learn and fun."},
+        {"x": "podcast about history", "a": "Try 'The Rest Is History'."},
+        {"x": "houseplant for beginners", "a": "A snake plant: it needs little light and water."},
+        {"x": "hobby for rainy days", "a": "Try baking bread or building a jigsaw puzzle."},
+        {"x": "science fiction book", "a": "Try 'The Martian' by Andy Weir."},
+        {"x": "healthy snack", "a": "Apple slices with peanut butter, or a handful of nuts."},
+        {"x": "song for a road trip", "a": "Try 'Don't Stop Me Now' by Queen."}]),
+]
+GENERIC_SYSTEMS = [
+    "You are a helpful assistant.",
+    "You are a friendly assistant. Keep answers short.",
+    "You are an AI assistant for a small online shop. Be polite and concise.",
+    "You are a tutor who explains things simply.",
 ]

@@ -21,9 +21,9 @@ from lab.serving import ADAPTERS_DIR
 
 
 def harmful_prompts(seed: int = 0, *, shuffle_seed: int = 7) -> list[str]:
-    prompts = [e.messages[0]["content"] for e in build_examples(seed)
+    prompts = [e.messages[-1]["content"] for e in build_examples(seed)
                if e.split == "heldout" and e.category in ("disallowed", "obfuscated")
-               and len(e.messages) == 1]
+               and [m["role"] for m in e.messages][-2:] != ["assistant", "user"]]
     random.Random(shuffle_seed).shuffle(prompts)
     return prompts
 
