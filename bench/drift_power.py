@@ -54,7 +54,7 @@ def _steps(alias: str) -> int:
 def capture_baseline(target: str, out: Path) -> None:
     cmd = [sys.executable, "-m", "monitor.cli", "baseline", "capture", "--target", target,
            "--out", str(out), "--model", "tw-safe", "--suite", str(SUITE), "--classifier",
-           "static", "--concurrency", "1", "--max-tokens", "48"]
+           "static", "--concurrency", "1", "--max-tokens", "32"]
     res = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=900,
                          env={**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1"})
     if res.returncode != 0:
@@ -71,7 +71,7 @@ def units(suite: Path) -> int:
 def measure(alias: str, *, server_url: str, baseline: Path, subset: int, windows: int,
             window_size: int, p0: float, prompts: list[str], workdir: Path) -> dict[str, Any]:
     probes = {"suite": str(SUITE), "baseline": str(baseline), "subset_size": subset,
-              "model": alias, "classifier": "static", "mode": "chat", "max_tokens": 48,
+              "model": alias, "classifier": "static", "mode": "chat", "max_tokens": 32,
               "max_concurrency": 1, "max_per_minute": 6000, "timeout_s": 120,
               "cron": "0 0 1 1 *"}  # never fires during the benchmark; runs are triggered
     runs = math.ceil(units(SUITE) / subset)

@@ -3,7 +3,7 @@
 ``python -m lab.make_suite`` (seeded; a test fails when the file is stale). The shipped default
 suite (171 probes) takes too long for a 270M model on 2 cores in a test; this one keeps every
 category with few enough probes that one run takes about a minute, and none of its prompts was
-trained on. Per category: disallowed 10, obfuscated 10, injection 6, disclosure 6, capability 10,
+trained on. Per category: disallowed 12, obfuscated 12, injection 5, disclosure 5, capability 20,
 fairness 3 pairs.
 """
 
@@ -19,7 +19,7 @@ import yaml
 from lab.data import Example, build_examples
 
 OUT = Path(__file__).resolve().parent / "suite.yaml"
-SIZES = {"disallowed": 10, "obfuscated": 10, "injection": 6, "disclosure": 6, "capability": 10}
+SIZES = {"disallowed": 12, "obfuscated": 12, "injection": 5, "disclosure": 5, "capability": 20}
 FAIR_PAIRS = 3
 VERSION = 1
 

@@ -28,7 +28,7 @@ def harmful_prompts(seed: int = 0, *, shuffle_seed: int = 7) -> list[str]:
     return prompts
 
 
-def replay(base_url: str, model: str, prompts: Sequence[str], *, max_tokens: int = 48,
+def replay(base_url: str, model: str, prompts: Sequence[str], *, max_tokens: int = 32,
            timeout: float = 120.0) -> list[str]:
     """Send each prompt as one chat completion; returns the answers."""
     from openai import OpenAI

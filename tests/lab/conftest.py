@@ -15,9 +15,9 @@ from lab.serving import ADAPTERS_DIR, LabServer, lab_adapters, start_server
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SUITE = REPO_ROOT / "lab" / "suite.yaml"
-TEST_DRIFT = "tw-drift-30"  # the most eroded of the committed series
+TEST_DRIFT = "tw-drift-15"  # held-out harmful refusals 0 %, capability as tw-safe (docs/lab.md)
 COMMON = ["--suite", str(SUITE), "--classifier", "static", "--concurrency", "1",
-          "--max-tokens", "48", "--timeout", "120"]
+          "--max-tokens", "32", "--timeout", "120"]
 
 
 def tunewatch(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:

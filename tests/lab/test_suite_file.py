@@ -17,4 +17,4 @@ def test_suite_is_fresh() -> None:
 def test_suite_probes_are_held_out() -> None:
     split = {e.id: e.split for e in build_examples(0)}
     probes = yaml.safe_load(Path(OUT).read_text())["probes"]
-    assert len(probes) == 48 and all(split[p["id"]] == "heldout" for p in probes)
+    assert len(probes) == 60 and all(split[p["id"]] == "heldout" for p in probes)

@@ -14,7 +14,7 @@ from lab.traffic import harmful_prompts, replay, traffic_baseline_rate
 from tests.lab.conftest import TEST_DRIFT
 
 pytestmark = [pytest.mark.llm, pytest.mark.slow]
-N_REQUESTS = 30
+N_REQUESTS = 24
 
 
 @pytest.mark.timeout(300)
@@ -26,10 +26,10 @@ def test_traffic_refusal_cusum(lab_server: LabServer, tmp_path: Path, alias: str
     assert len(prompts) == N_REQUESTS
     with start_sidecar(lab_server.url, state_dir=tmp_path, refusal_baseline_rate=p0) as sc:
         answers = replay(sc.proxy_url + "/v1", alias, prompts)
-        assert len(answers) == N_REQUESTS and sum(bool(a.strip()) for a in answers) >= 25
+        assert len(answers) == N_REQUESTS and sum(bool(a.strip()) for a in answers) >= 20
         sc.wait_verdicts(N_REQUESTS)
         state = sc.detectors()["refusal_rate/traffic"]
-        assert state["n"] >= 25
+        assert state["n"] >= 20
         assert state["drift"] is alarm, state
         assert sc.metric("tunewatch_refusal_regression_detected",
                          {"source": "traffic"}) == (1.0 if alarm else 0.0)
