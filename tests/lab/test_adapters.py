@@ -4,7 +4,6 @@ matching the files (the training-run record)."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
