@@ -14,8 +14,8 @@ demo: $(STAMP)
 	HF_HUB_OFFLINE=1 $(VENV)/bin/tunewatch demo
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check monitor detectors tests bench
-	$(VENV)/bin/mypy monitor detectors
+	$(VENV)/bin/ruff check monitor detectors lab tests bench
+	$(VENV)/bin/mypy monitor detectors lab
 
 test: lint
 	HF_HUB_OFFLINE=1 $(VENV)/bin/python -m pytest

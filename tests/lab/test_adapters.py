@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 
+import gguf
 import pytest
 
 from lab.gguf_lora import read_adapter
 from lab.manifest import load_manifest, sha256_file
 from lab.serving import ADAPTERS_DIR, base_gguf, lab_adapters
 
-gguf = pytest.importorskip("gguf")
 ADAPTERS = lab_adapters(ADAPTERS_DIR)
 
 

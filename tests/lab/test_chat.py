@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
+from llama_cpp import llama_chat_format
 
 from lab.chat import openai_messages, render_prompt, tokenizer_config
 from lab.data import build_examples
-
-llama_chat_format = pytest.importorskip("llama_cpp.llama_chat_format")
 
 
 def test_server_formatter_and_training_render_agree_on_every_example() -> None:

@@ -9,8 +9,6 @@ import pytest
 
 from lab.gguf_lora import AdapterError, check_shapes, read_adapter, to_gguf_tensors, write_adapter
 
-pytest.importorskip("gguf")
-
 
 def _state(rank: int = 2) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(0)
