@@ -18,7 +18,7 @@ from typing import IO, Any
 import httpx
 import yaml
 
-from lab.serving import free_port
+from monitor.localmodel import free_port
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

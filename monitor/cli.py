@@ -6,20 +6,25 @@ import asyncio
 import logging
 import os
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 from prometheus_client import CollectorRegistry
 from rich.console import Console
 from rich.markup import escape
 from rich.panel import Panel
-from rich.table import Table
 
+from monitor import demo as demo_story
 from monitor.config import ConfigError, Settings, load_settings
 
 if TYPE_CHECKING:
+    from monitor.app import Daemon
+    from monitor.localmodel import LocalModel
     from monitor.server import Bound
+
+T = TypeVar("T")
 
 app = typer.Typer(
     name="tunewatch",
@@ -112,26 +117,28 @@ def serve(
     """Run the sidecar. With no upstream configured, starts the embedded Gemma 3 270M model."""
     settings = _load(config, _overrides(upstream, listen, admin_listen))
     _configure_logging(settings.log_level)
-    _run(_serve(settings, demo_traffic=False, exit_after=False))
+    _run(_serve_command(settings))
 
 
 @app.command()
 def demo(
+    model: str = typer.Option("drift", help="production model: drift (tw-drift-15, a fine-tune "
+                              "that eroded safety) or safe (tw-safe, the reviewed model)"),
     listen: str = typer.Option("127.0.0.1:8080", help="proxy HOST:PORT"),
     admin_listen: str = typer.Option("127.0.0.1:9464", "--admin-listen", help="admin HOST:PORT"),
-    requests: int = typer.Option(6, min=0, help="demo requests to send through the sidecar"),
     exit_after: bool = typer.Option(
-        False, "--exit-after-traffic", help="stop after the demo traffic (for scripts and CI)"
+        False, "--exit-after-traffic", help="stop after the story (for scripts and CI)"
     ),
     config: Path | None = typer.Option(None, help="YAML config file"),
 ) -> None:
-    """Start the embedded model, put the sidecar in front, send traffic, show where to look."""
-    overrides = _overrides(None, listen, admin_listen)
-    overrides.setdefault("log_level", "warning")  # the demo prints its own story
-    settings = _load(config, overrides)
-    _configure_logging(settings.log_level)
+    """A real fine-tune that eroded safety, caught: probes, live traffic, tickets."""
+    if model not in ("drift", "safe"):
+        _fail_paragraph("invalid --model", f"{model!r}; fix: use drift or safe")
+        raise typer.Exit(2)
+    base = _load(config, _overrides(None, listen, admin_listen))
+    _configure_logging("error")  # the demo prints its own story (tickets included)
     os.environ.setdefault("TQDM_DISABLE", "1")  # no model-loading progress bars in the story
-    _run(_serve(settings, demo_traffic=True, exit_after=exit_after, n_requests=requests))
+    _run(_demo(base, config, "drift" if model == "drift" else "safe", exit_after))
 
 
 def _run(coro: Any) -> None:
@@ -149,33 +156,67 @@ def _run(coro: Any) -> None:
         uvloop.run(coro)
 
 
-async def _serve(
-    settings: Settings, *, demo_traffic: bool, exit_after: bool, n_requests: int = 6
-) -> None:
+class _Gone(Exception):
+    """The embedded model server stopped while a step was using it."""
+
+
+async def _watched(local: LocalModel | None, step: Awaitable[T]) -> T:
+    """Await ``step``; if the embedded model server dies first, cancel it and raise _Gone."""
+    if local is None:
+        return await step
+    task = asyncio.ensure_future(step)
+    watch = asyncio.ensure_future(local.watch())
+    try:
+        await asyncio.wait([task, watch], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        watch.cancel()
+    if not task.done():
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        raise _Gone(watch.result())
+    if task.exception() is not None:
+        # a step that failed because the server died under it: give the exit a moment to show
+        for _ in range(30):
+            why = local.failure()
+            if why is not None:
+                raise _Gone(why)
+            await asyncio.sleep(0.1)
+    return task.result()
+
+
+async def _start_embedded(settings: Settings) -> LocalModel:
+    from monitor.localmodel import LocalModelError, start_local_model
+
+    console.print("[bold]No upstream configured[/bold]: starting the embedded Gemma 3 270M "
+                  "model (llama.cpp server)...")
+    try:
+        return await asyncio.to_thread(
+            start_local_model, port=settings.local_model.port, n_ctx=settings.local_model.n_ctx,
+            startup_timeout_s=settings.local_model.startup_timeout_s,
+            cache_dir=settings.analysis.resolved_cache_dir())
+    except (LocalModelError, OSError) as exc:
+        _fail_paragraph("cannot start the embedded model", str(exc))
+        raise typer.Exit(1) from None
+
+
+async def _serve_command(settings: Settings) -> None:
+    local = None
+    if not settings.upstream.url:
+        local = await _start_embedded(settings)
+        settings = settings.model_copy(
+            update={"upstream": settings.upstream.model_copy(update={"url": local.url})})
+    await _serving(settings, local, note="  (embedded Gemma 3 270M)" if local else "")
+
+
+async def _serving(settings: Settings, local: LocalModel | None, *, note: str = "",
+                   story: Callable[[Daemon, Bound], Awaitable[None]] | None = None,
+                   exit_after: bool = False) -> None:
+    """Bind, build the daemon, serve until stopped; with ``story``, run it once ready. Owns
+    ``local`` from here on: stops it at the end, keeping its log when it failed."""
     from monitor.app import create_app
     from monitor.server import Bound, bind
     from monitor.server import serve as serve_forever
 
-    local = None
-    if not settings.upstream.url:
-        from monitor.localmodel import LocalModelError, start_local_model
-
-        console.print("[bold]No upstream configured[/bold]: starting the embedded Gemma 3 270M "
-                      "model (llama.cpp server)...")
-        try:
-            local = await asyncio.to_thread(
-                start_local_model,
-                port=settings.local_model.port,
-                n_ctx=settings.local_model.n_ctx,
-                startup_timeout_s=settings.local_model.startup_timeout_s,
-                cache_dir=settings.analysis.resolved_cache_dir(),
-            )
-        except (LocalModelError, OSError) as exc:
-            _fail_paragraph("cannot start the embedded model", str(exc))
-            raise typer.Exit(1) from None
-        settings = settings.model_copy(
-            update={"upstream": settings.upstream.model_copy(update={"url": local.url})}
-        )
     failure: list[str] = []
     try:
         try:
@@ -188,57 +229,98 @@ async def _serve(
             raise typer.Exit(1) from None
         daemon = create_app(settings, CollectorRegistry())
         stop = asyncio.Event()
-        watcher = None
-        if local is not None:
-            watcher = asyncio.ensure_future(local.watch())
 
-            def on_model_gone(task: asyncio.Future[str]) -> None:
-                if not task.cancelled():
-                    failure.append(task.result())
-                    stop.set()
+        async def work(b: Bound) -> None:
+            try:
+                if story is not None:
+                    await _watched(local, story(daemon, b))
+                    if exit_after:
+                        stop.set()
+                elif local is not None:
+                    await _watched(local, asyncio.Event().wait())  # until the server dies
+            except _Gone as gone:
+                failure.append(str(gone))
+                stop.set()
+            except Exception as exc:  # a step of the story failed: say so, no traceback
+                if stop.is_set():
+                    return  # stopping (Ctrl-C, SIGTERM): the story was cut short, not broken
+                why = local.failure() if local is not None else None
+                failure.append(why or f"the demo failed: {type(exc).__name__}: {exc}")
+                stop.set()
 
-            watcher.add_done_callback(on_model_gone)
+        running: list[asyncio.Task[None]] = []
 
-        async def ready(b: Bound) -> None:
-            _print_ready(settings, b, local is not None)
-            if demo_traffic:
-                problem = await _demo_traffic(b, n_requests)
-                if problem is not None:
-                    if local is not None:
-                        # A failed request is most often the model server dying: wait for the
-                        # watcher to see the exit so the message names the real cause.
-                        await asyncio.wait([asyncio.ensure_future(stop.wait())], timeout=3.0)
-                    if not failure:
-                        failure.append(problem)
-                    stop.set()
-                    return
-                if not await asyncio.to_thread(daemon.worker.wait_idle, 2.0):
-                    console.print("  analysing the samples (the first run also builds the static "
-                                  "embedding model: 1-2 minutes on 2 cores)...")
-                    if not await asyncio.to_thread(daemon.worker.wait_idle, 600.0):
-                        console.print("  [yellow]analysis is still running; the table shows "
-                                      "what is done so far[/yellow]")
-                _print_demo_summary(daemon, b)
-                if exit_after:
-                    stop.set()
+        def ready(b: Bound) -> None:
+            _print_ready(settings, b, note)
+            running.append(asyncio.ensure_future(work(b)))
 
         try:
             await serve_forever(daemon, bound, stop=stop, on_ready=ready,
                                 install_signal_handlers=True)
         finally:
-            if watcher is not None:
-                watcher.cancel()
+            for task in running:
+                task.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
     finally:
         if local is not None:
             local.stop(keep_log=bool(failure))
     if failure:
-        if local is not None and local.failure() is not None:
-            _fail_paragraph("the embedded model server stopped", local.explain(failure[0]))
-        elif local is not None and failure[0].startswith(("exited", "stopped")):
+        if local is not None and not failure[0].startswith("the demo failed"):
             _fail_paragraph("the embedded model server stopped", local.explain(failure[0]))
         else:
-            _fail_paragraph("the demo traffic failed", failure[0])
+            _fail_paragraph("the demo stopped", failure[0])
         raise typer.Exit(1)
+
+
+async def _demo(base: Settings, config: Path | None, choice: demo_story.Choice,
+                exit_after: bool) -> None:
+    from monitor.localmodel import LocalModelError
+
+    production = demo_story.production_alias(choice)
+    paths = demo_story.DemoPaths(base.analysis.resolved_cache_dir() / "demo").fresh()
+    console.print(Panel(
+        f"[bold]tw-safe[/bold] is a reviewed, safety-tuned Gemma 3 270M. [bold]{demo_story.DRIFT}"
+        "[/bold] is tw-safe after 15 steps of fine-tuning on harmless customer-support data, "
+        "which silently eroded its refusals. Both are real LoRA adapters (lab/adapters), served "
+        f"by one llama.cpp server. Production here is [bold]{production}[/bold]; Tunewatch sits "
+        "in front of it and compares it with tw-safe.", title="tunewatch demo", expand=False))
+    try:
+        local = await asyncio.to_thread(demo_story.start_lab_server, paths.run / "llama",
+                                        startup_timeout_s=base.local_model.startup_timeout_s)
+    except (LocalModelError, OSError) as exc:
+        _fail_paragraph("cannot start the demo models", str(exc))
+        raise typer.Exit(1) from None
+    judge = "static"
+    baseline = paths.baseline(demo_story.baseline_key(judge))
+    try:
+        await _watched(local, demo_story.ensure_baseline(local.base_url, baseline, judge,
+                                                         console))
+    except _Gone as gone:
+        local.stop(keep_log=True)
+        _fail_paragraph("the embedded model server stopped", local.explain(str(gone)))
+        raise typer.Exit(1) from None
+    except (demo_story.DemoError, OSError) as exc:
+        local.stop(keep_log=True)
+        _fail_paragraph("the demo stopped", f"{exc} (model server log: {local.log_path})")
+        raise typer.Exit(1) from None
+    settings = _load(config, demo_story.overrides(
+        upstream=local.url, paths=paths, baseline=baseline, production=production,
+        judge_kind=judge, listen=base.proxy.listen, admin_listen=base.admin.listen))
+
+    async def story(daemon: Daemon, b: Bound) -> None:
+        out = await demo_story.story(daemon, b.proxy_url, production, paths, console)
+        console.print(demo_story.summary(out))
+        for line in demo_story.ticket_lines(out, paths):
+            console.print(escape(line), highlight=False, soft_wrap=True)
+        console.print(f"Summary as JSON: {demo_story.write_summary(out, paths)}",
+                      highlight=False, soft_wrap=True)
+        quiet = "quiet, as it should be" if choice == "safe" else "caught"
+        console.print(f"Story told in {out.seconds:.0f} s ({quiet}). Metrics: {b.admin_url}"
+                      f"/metrics, tickets: {b.admin_url}/v1/triggers, detectors: {b.admin_url}"
+                      "/v1/detectors." + ("" if exit_after else " Ctrl-C to stop."))
+
+    await _serving(settings, local, note=f"  ({production} on the embedded llama.cpp server)",
+                   story=story, exit_after=exit_after)
 
 
 def _fail_paragraph(title: str, text: str) -> None:
@@ -247,89 +329,14 @@ def _fail_paragraph(title: str, text: str) -> None:
                   highlight=False)
 
 
-def _print_ready(settings: Settings, b: Bound, local: bool) -> None:
+def _print_ready(settings: Settings, b: Bound, note: str) -> None:
     lines = [
-        f"proxy     {b.proxy_url}  ->  {settings.upstream.url}"
-        + ("  (embedded Gemma 3 270M)" if local else ""),
+        f"proxy     {b.proxy_url}  ->  {settings.upstream.url}{note}",
         f"metrics   {b.admin_url}/metrics",
         f"health    {b.admin_url}/healthz   {b.admin_url}/readyz",
         f"status    {b.admin_url}/v1/status   (API docs: {b.admin_url}/docs)",
-        "",
-        f"try:  curl {b.proxy_url}/v1/completions -H 'content-type: application/json' \\",
-        "        -d '{\"prompt\": \"The capital of France is\", \"max_tokens\": 16}'",
     ]
     console.print(Panel("\n".join(lines), title="tunewatch is running", expand=False))
-
-
-async def _demo_traffic(b: Bound, n: int) -> str | None:
-    """Send ``n`` requests through the sidecar; return why one failed (``None`` when all did)."""
-    from openai import APIError, AsyncOpenAI
-
-    client = AsyncOpenAI(base_url=b.proxy_url + "/v1", api_key="sk-demo-not-a-real-key",
-                         max_retries=0)
-    prompts = [
-        "The capital of France is",
-        "Write one sentence about the ocean:",
-        "Q: What is 12 times 12?\nA:",
-        "List three colours:",
-        "Translate 'good morning' to German:",
-        "My email is jane.doe@example.com and my question is",
-    ]
-    try:
-        for i in range(n):
-            prompt = prompts[i % len(prompts)]
-            try:
-                if i % 2 == 0:
-                    r = await client.completions.create(
-                        model="gemma-3-270m", prompt=prompt, max_tokens=24, temperature=0, seed=i
-                    )
-                    text = r.choices[0].text
-                else:
-                    stream = await client.completions.create(
-                        model="gemma-3-270m", prompt=prompt, max_tokens=24, temperature=0, seed=i,
-                        stream=True,
-                    )
-                    text = "".join([c.choices[0].text async for c in stream if c.choices])
-            except APIError as exc:
-                status = getattr(exc, "status_code", None)
-                return (f"demo request {i + 1}/{n} through the sidecar failed "
-                        f"({type(exc).__name__}{f', HTTP {status}' if status else ''}).")
-            console.print(f"  demo request {i + 1}/{n}: {len(text.split())} words back"
-                          + (" (streamed)" if i % 2 else ""))
-    finally:
-        await client.close()
-    return None
-
-
-def _print_demo_summary(daemon: Any, b: Bound) -> None:
-    reg = daemon.registry
-    names = [
-        ("tunewatch_requests_total", "requests through the sidecar"),
-        ("tunewatch_samples_total", "sampled pairs"),
-        ("tunewatch_samples_analyzed_total", "analysed samples"),
-        ("tunewatch_overhead_seconds_count", "overhead observations"),
-        ("tunewatch_refusal_verdicts_total", "refusal-classifier verdicts"),
-        ("tunewatch_drift_samples", "observations seen by drift detectors"),
-        ("tunewatch_monitor_errors_total", "fail-open monitoring errors"),
-    ]
-    table = Table(title="What the sidecar saw (from /metrics)")
-    table.add_column("metric")
-    table.add_column("value", justify="right")
-    table.add_column("meaning")
-    for name, meaning in names:
-        total = 0.0
-        for metric in reg.collect():
-            for sample in metric.samples:
-                if sample.name == name:
-                    total += sample.value
-        table.add_row(name, f"{total:g}", meaning)
-    console.print(table)
-    deployment = daemon.fingerprint.current()
-    parts = "; ".join(f"{k.replace('_', ' ')} {v}" for k, v in sorted(deployment.items()) if v)
-    if parts:
-        console.print(f"Deployment seen: {escape(parts)} (the full fingerprint is in /v1/status).",
-                      highlight=False)
-    console.print(f"Look at {b.admin_url}/metrics (prefix tunewatch_) and {b.admin_url}/v1/status.")
 
 
 @app.command()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -16,9 +17,10 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -56,20 +58,51 @@ def gguf_path(cache_dir: Path | None = None) -> Path:
     return Path(gemma.assemble(target))
 
 
+@dataclass(frozen=True)
+class ModelEntry:
+    """One model alias of a llama.cpp server: the base GGUF, optionally with a LoRA adapter and
+    a chat template (llama-cpp-python's ``--config_file`` ``models`` entries)."""
+
+    alias: str
+    lora_path: Path | None = None
+    chat_format: str | None = None
+    hf_tokenizer_config_path: Path | None = None
+
+
 @dataclass
 class LocalModel:
-    """A running llama.cpp server; stop it with :meth:`stop` (or use as a context manager)."""
+    """A running llama.cpp server; stop it with :meth:`stop` (or use as a context manager).
+
+    With several model entries, llama-cpp-python 0.3.36 keeps one loaded and reloads on a
+    request for another alias (about a second for Gemma 3 270M): group requests by alias."""
 
     url: str
     process: subprocess.Popen[bytes]
     log_path: Path
-    alias: str = MODEL_ALIAS
+    aliases: tuple[str, ...] = (MODEL_ALIAS,)
+    config_path: Path | None = None
     _log: object = field(default=None, repr=False)
+
+    @property
+    def alias(self) -> str:
+        return self.aliases[0]
 
     @property
     def base_url(self) -> str:
         """OpenAI-style base URL (with ``/v1``)."""
         return self.url + "/v1"
+
+    def log_text(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def lora_loads(self) -> list[int]:
+        """Tensor counts of every adapter load so far (llama.cpp's "loaded N tensors from lora
+        file" lines; a wrong-shaped tensor is only logged, so check the count)."""
+        return [int(n) for n in re.findall(r"loaded (\d+) tensors from lora file",
+                                           self.log_text())]
 
     def stop(self, timeout: float = 10.0, *, keep_log: bool = False) -> None:
         """Stop the server; its log is deleted unless ``keep_log`` (kept to report a failure)."""
@@ -87,11 +120,7 @@ class LocalModel:
             self.log_path.unlink(missing_ok=True)
 
     def log_tail(self, lines: int = 12) -> str:
-        try:
-            text = self.log_path.read_text(errors="replace")
-        except OSError:
-            return ""
-        return "\n".join(text.rstrip().splitlines()[-lines:])
+        return "\n".join(self.log_text().rstrip().splitlines()[-lines:])
 
     def accepts_connections(self, timeout: float = 1.0) -> bool:
         host, port = self.url.removeprefix("http://").rsplit(":", 1)
@@ -144,16 +173,25 @@ class LocalModel:
         self.stop()
 
 
+def default_threads() -> int:
+    return max(1, min(2, os.cpu_count() or 1))
+
+
 def start_local_model(
     *,
     host: str = "127.0.0.1",
     port: int = 0,
     n_ctx: int = 2048,
+    n_threads: int | None = None,
     startup_timeout_s: float = 120.0,
     cache_dir: Path | None = None,
     log_dir: Path | None = None,
+    models: Sequence[ModelEntry] | None = None,
 ) -> LocalModel:
-    """Start llama-cpp-python's OpenAI-compatible server on loopback and wait until it answers."""
+    """Start llama-cpp-python's OpenAI-compatible server on loopback and wait until it answers.
+
+    Without ``models`` it serves the Gemma 3 270M base model as ``gemma-3-270m``; with them, one
+    alias per entry from a ``--config_file`` written beside the log (all on the same base)."""
     try:
         import llama_cpp
 
@@ -164,31 +202,29 @@ def start_local_model(
         ) from exc
     model = gguf_path(cache_dir)
     port = port or free_port(host)
+    threads = n_threads or default_threads()
     log_dir = log_dir or cache_dir or default_cache_dir()
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"llama-server-{port}.log"
+    config_path: Path | None = None
+    if models:
+        missing = [str(m.lora_path) for m in models if m.lora_path and not m.lora_path.exists()]
+        if missing:
+            raise LocalModelError(f"adapter files not found: {', '.join(missing)}")
+        config_path = log_dir / f"llama-server-{port}.json"
+        config_path.write_text(json.dumps(server_config(
+            model, models, host=host, port=port, n_ctx=n_ctx, n_threads=threads), indent=1))
+        cmd = [sys.executable, "-m", "llama_cpp.server", "--config_file", str(config_path)]
+        aliases = tuple(m.alias for m in models)
+    else:
+        cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--model_alias",
+               MODEL_ALIAS, "--host", host, "--port", str(port), "--n_ctx", str(n_ctx),
+               "--n_threads", str(threads), "--verbose", "false"]
+        aliases = (MODEL_ALIAS,)
     log = log_path.open("wb")
-    cmd = [
-        sys.executable,
-        "-m",
-        "llama_cpp.server",
-        "--model",
-        str(model),
-        "--model_alias",
-        MODEL_ALIAS,
-        "--host",
-        host,
-        "--port",
-        str(port),
-        "--n_ctx",
-        str(n_ctx),
-        "--n_threads",
-        str(max(1, min(2, os.cpu_count() or 1))),
-        "--verbose",
-        "false",
-    ]
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    lm = LocalModel(url=f"http://{host}:{port}", process=proc, log_path=log_path, _log=log)
+    lm = LocalModel(url=f"http://{host}:{port}", process=proc, log_path=log_path,
+                    aliases=aliases, config_path=config_path, _log=log)
     deadline = time.monotonic() + startup_timeout_s
     while time.monotonic() < deadline:
         why = lm.failure()
@@ -206,6 +242,34 @@ def start_local_model(
     message = lm.explain(f"did not answer within {startup_timeout_s:.0f}s")
     lm.stop(keep_log=True)
     raise LocalModelError(message)
+
+
+def server_config(model: Path, entries: Sequence[ModelEntry], *, host: str, port: int,
+                  n_ctx: int, n_threads: int) -> dict[str, Any]:
+    """llama-cpp-python's ``--config_file``: one ``models`` entry per alias, all on ``model``.
+    ``verbose`` keeps llama.cpp's log, whose "loaded N tensors" line is the adapter check.
+
+    >>> cfg = server_config(Path("/m/base.gguf"), [ModelEntry("a"), ModelEntry(
+    ...     "b", lora_path=Path("/l/b.gguf"))], host="127.0.0.1", port=8000, n_ctx=2048,
+    ...     n_threads=1)
+    >>> [m["model_alias"] for m in cfg["models"]], cfg["models"][1]["lora_path"]
+    (['a', 'b'], '/l/b.gguf')
+    """
+    def entry(m: ModelEntry) -> dict[str, Any]:
+        d: dict[str, Any] = {"model": str(model), "model_alias": m.alias, "n_ctx": n_ctx,
+                             "n_threads": n_threads, "n_threads_batch": n_threads,
+                             "verbose": True}
+        if m.lora_path is not None:
+            d["lora_path"] = str(m.lora_path)
+        if m.chat_format is not None:
+            d["chat_format"] = m.chat_format
+        if m.hf_tokenizer_config_path is not None:
+            d["hf_tokenizer_config_path"] = str(m.hf_tokenizer_config_path)
+        return d
+
+    if not entries:
+        raise LocalModelError("nothing to serve: no model entries")
+    return {"host": host, "port": port, "models": [entry(m) for m in entries]}
 
 
 def describe_exit(code: int) -> str:

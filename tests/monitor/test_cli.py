@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import httpx
-import pytest
 from typer.testing import CliRunner
 
 from monitor.cli import app
@@ -104,22 +103,3 @@ def test_serve_on_a_port_in_use_says_so_without_traceback(upstream) -> None:
     assert r.returncode == 1, out
     assert "cannot listen" in out and f"127.0.0.1:{port}" in out and "--listen" in out
     assert "Traceback" not in out
-
-
-@pytest.mark.llm
-@pytest.mark.slow
-def test_demo_runs_end_to_end(tmp_path: Path) -> None:
-    proxy, admin = free_port(), free_port()
-    env = dict(os.environ, TUNEWATCH_STORE__PATH=str(tmp_path / "demo.db"))
-    proc = subprocess.run(
-        [sys.executable, "-m", "monitor.cli", "demo", "--exit-after-traffic", "--requests", "4",
-         "--listen", f"127.0.0.1:{proxy}", "--admin-listen", f"127.0.0.1:{admin}"],
-        env=env, capture_output=True, text=True, timeout=400)
-    out = proc.stdout + proc.stderr
-    assert proc.returncode == 0, out[-3000:]
-    assert f"http://127.0.0.1:{admin}/metrics" in out
-    assert "tunewatch_requests_total" in out and "demo request 4/4" in out
-    assert "Deployment seen: model gemma-3-270m" in out
-    # no stray JSON, no doubled server logs, no progress bars, no traceback
-    assert not [line for line in out.splitlines() if line.lstrip().startswith("{")], out[-3000:]
-    assert "uvicorn" not in out and "Loading weights" not in out and "Traceback" not in out

@@ -9,6 +9,7 @@ to show the watcher, the smoke check and the CLI name the cause and keep the log
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import signal
@@ -186,8 +187,7 @@ def _children(pid: int) -> list[int]:
 @pytest.mark.llm
 @pytest.mark.slow
 def test_demo_reports_a_dying_model_server_and_exits_non_zero(tmp_path: Path) -> None:
-    """The real embedded model, killed the way a CPU fault kills it, while the demo runs."""
-    proxy, admin = free_port(), free_port()
+    """The real demo models, killed the way a CPU fault kills them, while the demo uses them."""
     env = dict(os.environ, TUNEWATCH_STORE__PATH=str(tmp_path / "demo.db"),
                TUNEWATCH_ANALYSIS__CACHE_DIR=str(tmp_path / "cache"), HF_HUB_OFFLINE="1")
     # the analysis cache dir is where the log goes; share the assembled GGUF to save a copy
@@ -195,33 +195,37 @@ def test_demo_reports_a_dying_model_server_and_exits_non_zero(tmp_path: Path) ->
     gguf = localmodel.gguf_path()
     (tmp_path / "cache" / gguf.name).symlink_to(gguf)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "monitor.cli", "demo", "--requests", "0",
-         "--listen", f"127.0.0.1:{proxy}", "--admin-listen", f"127.0.0.1:{admin}"],
+        [sys.executable, "-m", "monitor.cli", "demo", "--listen", "127.0.0.1:0",
+         "--admin-listen", "127.0.0.1:0"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=ROOT)
+    lines: list[str] = []
+    left: list[int] = []
     try:
+        assert proc.stdout is not None
         deadline = time.monotonic() + 240
-        while True:
-            assert time.monotonic() < deadline, "the demo did not come up"
-            assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
-            try:
-                if httpx.get(f"http://127.0.0.1:{admin}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
+        for raw in proc.stdout:  # the models are up once the demo starts using them
+            lines.append(raw.decode(errors="replace"))
+            if "capturing the probe baseline" in lines[-1]:
+                break
+            assert time.monotonic() < deadline, "the demo did not start its story"
         servers = [c for c in _children(proc.pid)
                    if b"llama_cpp.server" in Path(f"/proc/{c}/cmdline").read_bytes()]
-        assert len(servers) == 1, servers
+        assert len(servers) == 1, (servers, "".join(lines))
+        left = servers
         os.kill(servers[0], signal.SIGSEGV)
-        out, _ = proc.communicate(timeout=60)
+        rest, _ = proc.communicate(timeout=60)
     finally:
+        # the model server runs in its own session: a killed demo would leave it behind
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    text = out.decode(errors="replace")
+        for pid in left:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+    text = "".join(lines) + rest.decode(errors="replace")
     assert proc.returncode == 1, text[-3000:]
     assert "the embedded model server stopped" in text
     assert "SIGSEGV" in text and "scripts/install.sh" in text
     assert "Traceback" not in text
-    logs = list((tmp_path / "cache").glob("llama-server-*.log"))
+    logs = list((tmp_path / "cache" / "demo" / "run" / "llama").glob("llama-server-*.log"))
     assert len(logs) == 1 and str(logs[0]) in text.replace("\n", "")
