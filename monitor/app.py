@@ -7,7 +7,10 @@ are injectable; side effects start only in ``startup``.
 
 Wiring, one way: the proxy hands samples to the queue; the worker runs the pipeline and its
 analyzers, which feed the detector host; the host's alarm events, the fingerprint's changes and the
-probe runs are queued to the trigger service, which raises tickets on its own thread.
+probe runs are queued to the trigger service, which raises tickets on its own thread. The
+governance loop (:mod:`monitor.governance.service`) hears every change of a current fingerprint
+value, of the verified artefacts and of the adapters the upstream reports; its control-change and
+artefact-mismatch events are queued to the trigger service the same way.
 """
 
 from __future__ import annotations
@@ -35,6 +38,9 @@ from monitor.config import Settings
 from monitor.detection import api as detection_api
 from monitor.detection.host import DetectorHost
 from monitor.detection.judge import load_refusal_judge
+from monitor.governance import api as governance_api
+from monitor.governance.pack_sources import PackSources
+from monitor.governance.service import Governance
 from monitor.metrics import Metrics
 from monitor.metrics.detectors import DetectorCollector
 from monitor.probes import api as probes_api
@@ -62,6 +68,7 @@ class Reports:
     worker: AnalysisWorker
     fingerprint: FingerprintTracker
     triggers: TriggerService | None
+    governance: Governance
 
     def readiness(self) -> tuple[bool, dict[str, Any]]:
         h = self.upstream.health
@@ -93,6 +100,7 @@ class Reports:
             "analysis": {"processed": self.worker.processed, "embedder": s.analysis.embedder},
             "fingerprint": self.fingerprint.current(),
             "privacy": {"retain_text": s.privacy.retain_text},
+            "governance": self.governance.status_json(),
         }
 
 
@@ -114,6 +122,7 @@ class Daemon:
     reports: Reports
     triggers: TriggerService | None
     probes: ProbeScheduler | None
+    governance: Governance
     clock: Callable[[], float] = time.time
     _background: list[asyncio.Task[None]] = field(default_factory=list, init=False, repr=False)
 
@@ -127,6 +136,7 @@ class Daemon:
             self.fingerprint.observe("output_filter", deployment.output_filter_version)
         if deployment.scope_version:
             self.fingerprint.observe("scope", deployment.scope_version)
+        await self.governance.start()  # reports the serving fingerprint once, starts hashing
         self._background.append(asyncio.ensure_future(self.upstream.run()))
         if self.triggers is not None:
             await self.triggers.start()
@@ -148,6 +158,10 @@ class Daemon:
             except (asyncio.CancelledError, Exception):
                 pass
         self._background.clear()
+        try:
+            await self.governance.stop()
+        except Exception:
+            log.exception("stopping the governance loop failed")
         await asyncio.to_thread(self.worker.stop)
         if self.triggers is not None:
             try:
@@ -198,6 +212,12 @@ def create_app(
 
     # -- analysis ------------------------------------------------------------------------------
     fingerprint = FingerprintTracker(metrics=metrics.deployment, store=store, clock=clock)
+    governance = Governance(settings=settings.governance,
+                            artifacts=settings.deployment.artifacts,
+                            model_parents=settings.deployment.model_parents, store=store,
+                            fingerprint=fingerprint, clock=clock)
+    for collector in governance.collectors():
+        registry.register(collector)
     samples = SampleStore(store)
     if analyzers is None:
         analyzers = build_analyzers(settings, metrics=metrics.analysis, store=store, host=host,
@@ -234,7 +254,8 @@ def create_app(
         url=up.url or "", probe_header=settings.sampling.probe_header,
         interval_s=settings.deployment.poll_models_interval_s,
         observe_models=partial(fingerprint.observe, "upstream_models"),
-        on_error=partial(metrics.deployment.monitor_error, "fingerprint"), clock=clock)
+        on_error=partial(metrics.deployment.monitor_error, "fingerprint"), clock=clock,
+        reports=governance.adapters)
 
     # -- probes and triggers ---------------------------------------------------------------------
     probes = None
@@ -250,8 +271,10 @@ def create_app(
             fingerprint=fingerprint,
             evidence=EvidenceSources(
                 probe_run=probes.runs.latest_ok if probes is not None else None,
-                transcripts=samples.recent_transcripts, detectors=host.snapshot))
+                transcripts=samples.recent_transcripts, detectors=host.snapshot),
+            lineage=governance.lineage, ack_gate=governance.ack_gate())
         fingerprint.add_listener(triggers.notify)
+        governance.raise_into(triggers.notify)
         host.subscribe(triggers.notify)
         if probes is not None:
             probes.add_result_listener(triggers.notify)
@@ -259,20 +282,33 @@ def create_app(
     # -- the admin app, once, from the components' routers ----------------------------------------
     admin_token = settings.admin.resolved_token()
     guard = bearer_guard(admin_token)
-    routers: list[APIRouter] = [detection_api.make_router(host=host, guard=guard)]
+    packs = PackSources(settings=settings.governance, serving=governance.serving,
+                        review_reason=lambda: governance.review.status().reason,
+                        artifacts=governance.verifier.results, host=host,
+                        probes=probes.runs if probes is not None else None,
+                        dispositions=governance.dispositions, clock=clock)
+    routers: list[APIRouter] = [
+        detection_api.make_router(host=host, guard=guard),
+        governance_api.make_router(dispositions=governance.dispositions, auth=guard,
+                                   current_fingerprint=governance.serving,
+                                   review=governance.review,
+                                   render_pack=packs.render_disposition),
+    ]
     if triggers is not None:
         routers.append(triggers_api.make_router(
             service=triggers, metrics=metrics.triggers, guard=guard,
-            alertmanager_token=settings.triggers.resolved_alertmanager_token() or admin_token))
+            alertmanager_token=settings.triggers.resolved_alertmanager_token() or admin_token,
+            render_pack=packs.render_ticket, record_disposition=governance.record_for_ticket))
     if probes is not None:
         routers.append(probes_api.make_router(scheduler=probes, guard=guard))
     reports = Reports(settings=settings, upstream=upstream, queue=queue, pipeline=pipeline,
-                      worker=worker, fingerprint=fingerprint, triggers=triggers)
+                      worker=worker, fingerprint=fingerprint, triggers=triggers,
+                      governance=governance)
     admin_app = create_admin_app(registry=registry, guard=guard, readiness=reports.readiness,
                                  status=reports.status, routers=routers)
     return Daemon(
         settings=settings, registry=registry, metrics=metrics, store=store, host=host,
         queue=queue, client=client, proxy_app=proxy, admin_app=admin_app, pipeline=pipeline,
         worker=worker, fingerprint=fingerprint, upstream=upstream, reports=reports,
-        triggers=triggers, probes=probes, clock=clock,
+        triggers=triggers, probes=probes, governance=governance, clock=clock,
     )

@@ -41,12 +41,14 @@ out = Console()
 
 
 def _register_subcommands() -> None:
-    """Mount the sub-apps of the components (probes, references, triggers)."""
+    """Mount the sub-apps of the components (probes, references, triggers, dispositions)."""
     from monitor.analysis.reference_cli import reference_app
+    from monitor.governance.cli import disposition_app
     from monitor.probes.cli import baseline_app, probe_app
     from monitor.triggers.cli import triggers_app
 
     app.add_typer(baseline_app, name="baseline")
+    app.add_typer(disposition_app, name="disposition")
     app.add_typer(probe_app, name="probe")
     app.add_typer(reference_app, name="reference")
     app.add_typer(triggers_app, name="triggers")

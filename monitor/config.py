@@ -20,7 +20,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import yaml
 from pydantic import (
@@ -33,6 +34,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from monitor.governance.config import Artifacts, GovernanceSettings
 from monitor.probes.config import ProbeSettings
 from monitor.triggers.config import TriggerSettings
 
@@ -216,6 +218,27 @@ class DeploymentSettings(_Section):
     poll_models_interval_s: float = Field(
         60.0, ge=0, description="seconds between GET /v1/models polls (0 disables)"
     )
+    # -- the governance loop (docs/governance.md) --
+    artifacts: Artifacts = Field(
+        (), description="model files to hash and verify (list of {path, name, kind, sha256 | "
+        "signature + public_key_file}); their digests join the deployment fingerprint"
+    )
+    model_parents: dict[str, str] = Field(
+        default_factory=dict, description="model id -> the model it was fine-tuned from, e.g. "
+        "{tw-drift-3: tw-safe, tw-safe: gemma-3-270m}; tells a re-fine-tune from a base-model "
+        "change where the server reports no parent"
+    )
+
+    @field_validator("model_parents")
+    @classmethod
+    def _parents(cls, v: dict[str, str]) -> dict[str, str]:
+        for model, parent in v.items():
+            if not model.strip() or not parent.strip() or len(model) > 256 or len(parent) > 256:
+                raise ValueError("model ids must be 1-256 characters, e.g. {tw-drift-3: tw-safe}")
+            if model == parent:
+                raise ValueError(f"{model[:64]!r} is its own parent; name the model it was "
+                                 "fine-tuned from")
+        return v
 
 
 class MetricsSettings(_Section):
@@ -249,6 +272,7 @@ class Settings(BaseSettings):
     local_model: LocalModelSettings = LocalModelSettings()
     probes: ProbeSettings = ProbeSettings()
     triggers: TriggerSettings = TriggerSettings()
+    governance: GovernanceSettings = GovernanceSettings()
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         "info", description="one of debug, info, warning, error"
     )
@@ -312,18 +336,52 @@ def read_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
+def _walk(annotation: Any, part: Any) -> Any:
+    """The type at ``part`` below ``annotation``: a model's field, or the item type of a list,
+    tuple or dict (through ``Annotated`` and ``X | None``), so errors inside
+    ``deployment.artifacts[0]`` or ``governance.evidence.<model>`` name their valid keys too."""
+    fields = getattr(annotation, "model_fields", None)
+    if fields is not None:
+        return fields[part].annotation if part in fields else None
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin is Annotated or origin in (Union, UnionType):
+        for arg in args:
+            found = _walk(arg, part) if arg is not type(None) else None
+            if found is not None:
+                return found
+        return None
+    if origin in (list, tuple) and args:
+        return args[0] if isinstance(part, int) else None
+    if origin is dict and len(args) == 2:
+        return args[1]
+    return None
+
+
 def _describe(model: type[BaseModel], loc: tuple[Any, ...]) -> str | None:
     """The field description at ``loc`` (used as the fix hint)."""
     current: Any = model
     desc = None
     for part in loc:
-        fields = getattr(current, "model_fields", None)
-        if not fields or part not in fields:
+        fields = getattr(_model_of(current), "model_fields", None)
+        if fields and part in fields:
+            info = fields[part]
+            desc = info.description
+            current = info.annotation
+            continue
+        current = _walk(current, part)
+        if current is None:
             return desc
-        info = fields[part]
-        desc = info.description
-        current = info.annotation
     return desc
+
+
+def _model_of(annotation: Any) -> Any:
+    """``annotation`` itself, or the model inside ``Annotated[...]`` / ``X | None``."""
+    if getattr(annotation, "model_fields", None) is not None:
+        return annotation
+    for arg in get_args(annotation):
+        if getattr(arg, "model_fields", None) is not None:
+            return arg
+    return annotation
 
 
 def _problems(exc: ValidationError, model: type[BaseModel]) -> list[Problem]:
@@ -337,10 +395,12 @@ def _problems(exc: ValidationError, model: type[BaseModel]) -> list[Problem]:
             fix = f"remove it or fix the spelling; valid keys here: {parent}"
             out.append(Problem(key, "unknown key", fix))
             continue
+        # validators of the sections may say the fix themselves ("...; fix: ...")
+        msg, has_fix, own_fix = msg.partition("; fix: ")
         if "input" in err and not isinstance(err["input"], dict | list):
             msg = f"{msg} (got {err['input']!r})"
         desc = _describe(model, loc)
-        fix = f"expected {desc}" if desc else "see tunewatch.example.yaml"
+        fix = own_fix if has_fix else f"expected {desc}" if desc else "see tunewatch.example.yaml"
         out.append(Problem(key, msg, fix))
     return out
 
@@ -348,11 +408,11 @@ def _problems(exc: ValidationError, model: type[BaseModel]) -> list[Problem]:
 def _describe_fields(model: type[BaseModel], loc: tuple[Any, ...]) -> str:
     current: Any = model
     for part in loc:
-        fields = getattr(current, "model_fields", {})
-        if part not in fields:
+        nxt = _walk(current, part)
+        if nxt is None:
             break
-        current = fields[part].annotation
-    names = sorted(getattr(current, "model_fields", {}))
+        current = nxt
+    names = sorted(getattr(_model_of(current), "model_fields", {}))
     return ", ".join(names) if names else "(none)"
 
 

@@ -21,6 +21,13 @@ command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
 { command -v prometheus-alertmanager >/dev/null 2>&1 || command -v alertmanager >/dev/null 2>&1; } \
   || need_apt+=(prometheus-alertmanager)
 command -v objdump >/dev/null 2>&1 || need_apt+=(binutils)
+# the evidence pack's browser test (headless chromium over DevTools) and its screenshot font
+{ command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; } \
+  || need_apt+=(chromium)
+{ command -v fc-list >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi "DejaVu Sans"; } \
+  || need_apt+=(fonts-dejavu-core)
+# minisign interoperability of the verified artefacts (signatures made by the real tool)
+command -v minisign >/dev/null 2>&1 || need_apt+=(minisign)
 if [ ${#need_apt[@]} -gt 0 ]; then
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"

@@ -1,19 +1,40 @@
 """Deployment fingerprint: which model, system prompts and deployment-layer versions are live.
 
 Values come from traffic (the ``model`` of responses, the sha256 of each distinct system prompt),
-from the upstream's ``GET /v1/models``, and from configuration (output filter and scope versions).
-Seen values persist in SQLite so that a restart is not mistaken for a change, while a change that
-happened across a restart is still noticed. Only hashes and model ids are stored or exported.
+from the upstream's ``GET /v1/models``, from configuration (output filter and scope versions) and
+from the governance loop (one digest of the verified artefacts, one of the adapters the server
+reports). Seen values persist in SQLite so that a restart is not mistaken for a change, while a
+change that happened across a restart is still noticed. Only hashes and model ids are stored or
+exported.
+
+Two events, two kinds of listener:
+
+* :meth:`FingerprintTracker.add_listener` — a *change*: a value never seen before replaced the
+  current one (what opens a re-assessment ticket);
+* :meth:`FingerprintTracker.add_current_listener` — the *current* value changed, to a new value or
+  back to one seen before (what the review state needs: a return to the reviewed output filter
+  makes the deployment reviewed again).
+
+:func:`read_current` reads the stored current values without a tracker (tools beside the daemon).
 
 >>> from prometheus_client import CollectorRegistry
 >>> from monitor.metrics import Metrics
 >>> from monitor.store import Store
->>> t = FingerprintTracker(metrics=Metrics(CollectorRegistry()).deployment,
-...                        store=Store(":memory:"), clock=lambda: 100.0)
+>>> store = Store(":memory:")
+>>> t = FingerprintTracker(metrics=Metrics(CollectorRegistry()).deployment, store=store,
+...                        clock=lambda: 100.0)
 >>> t.observe("model", "gemma-3-270m") is None   # the first value is not a change
 True
 >>> t.observe("model", "gemma-3-270m-ft2").before
 'gemma-3-270m'
+>>> seen = []
+>>> t.add_current_listener(lambda c: seen.append((c.after, c.first_seen)))
+>>> t.observe("model", "gemma-3-270m") is None   # back to a known value: no change...
+True
+>>> seen                                         # ...but the current value changed
+[('gemma-3-270m', False)]
+>>> read_current(store)
+{'model': 'gemma-3-270m'}
 """
 
 from __future__ import annotations
@@ -51,10 +72,14 @@ CREATE TABLE IF NOT EXISTS fingerprint_last_change (
 
 @dataclass(frozen=True)
 class Change:
+    """``component`` went from ``before`` to ``after``; ``first_seen``: ``after`` had never been
+    seen (a change in the tracker's sense), else a return to a known value."""
+
     component: str
     before: str | None
     after: str
     at: float
+    first_seen: bool = True
 
 
 @dataclass(frozen=True)
@@ -81,6 +106,7 @@ class FingerprintTracker:
         self._clock = clock
         self._lock = threading.Lock()
         self._listeners: list[Callable[[Change], None]] = []
+        self._current_listeners: list[Callable[[Change], None]] = []
         store.ensure_schema(SCHEMA)
         self._seen: dict[str, set[str]] = {c: set() for c in DEPLOYMENT_COMPONENTS}
         self._current: dict[str, str] = {}
@@ -99,7 +125,15 @@ class FingerprintTracker:
             metrics.last_change(component, at)
 
     def add_listener(self, listener: Callable[[Change], None]) -> None:
+        """``listener(change)`` for each change: a never-seen value became current."""
         self._listeners.append(listener)
+
+    def add_current_listener(self, listener: Callable[[Change], None]) -> None:
+        """``listener(change)`` whenever a current value changes, to a new value or back to a
+        known one (``change.first_seen`` tells which), and for a component's first value
+        (``before`` None). Called on the observing thread, after the change listeners; it must
+        return quickly."""
+        self._current_listeners.append(listener)
 
     def current(self) -> dict[str, str]:
         with self._lock:
@@ -137,21 +171,33 @@ class FingerprintTracker:
                     (component, value, now),
                 )
             self._metrics.show(component, value, previous=before)
-        if before is None or not is_new:
-            return None
-        change = Change(component=component, before=before, after=value, at=now)
-        with self._store.transaction() as db:
-            db.execute(
-                "INSERT INTO fingerprint_last_change VALUES (?, ?) ON CONFLICT(component) "
-                "DO UPDATE SET at = excluded.at",
-                (component, now),
-            )
-        self._metrics.changed(component, now)
-        log.warning("deployment fingerprint changed: component=%s", component)
-        for listener in list(self._listeners):
+        change = Change(component=component, before=before, after=value, at=now,
+                        first_seen=is_new)
+        if before is not None and is_new:
+            with self._store.transaction() as db:
+                db.execute(
+                    "INSERT INTO fingerprint_last_change VALUES (?, ?) ON CONFLICT(component) "
+                    "DO UPDATE SET at = excluded.at",
+                    (component, now),
+                )
+            self._metrics.changed(component, now)
+            log.warning("deployment fingerprint changed: component=%s", component)
+            self._notify(self._listeners, change)
+        self._notify(self._current_listeners, change)
+        return change if before is not None and is_new else None
+
+    def _notify(self, listeners: list[Callable[[Change], None]], change: Change) -> None:
+        for listener in list(listeners):
             try:
                 listener(change)
             except Exception:
                 self._metrics.monitor_error("trigger")
                 log.exception("fingerprint listener failed")
-        return change
+
+
+def read_current(store: Store) -> dict[str, str]:
+    """The current value of each component as the tracker last stored it (for tools that run
+    beside the daemon, e.g. ``tunewatch disposition record --current``)."""
+    store.ensure_schema(SCHEMA)
+    return {c: v for c, v in store.query("SELECT component, value FROM fingerprint_current "
+                                         "ORDER BY component")}

@@ -10,6 +10,11 @@ extra fields of the ticket's ``closed`` event, which carry the decision to every
 - Without one, ``require`` refuses (the message says how to record one), ``offer`` acks and
   suggests the command that records one for the serving fingerprint.
 
+:class:`DispositionAckGate` is the trigger service's :class:`~monitor.triggers.service.AckGate`:
+it resolves the named disposition and plans the ack against the serving fingerprint. The sinks
+render the decision with :func:`monitor.triggers.render.disposition_markdown` and
+:func:`~monitor.triggers.render.disposition_line`.
+
 >>> from monitor.triggers.model import Ticket
 >>> t = Ticket(id=3, uid="u", dedup_key="fingerprint:model:tw-drift-3", type="re_fine_tune",
 ...            owner="gov", state="open", title="Model re-fine-tuned", created_at=0.0,
@@ -25,10 +30,12 @@ True
 from __future__ import annotations
 
 import shlex
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from monitor.governance.disposition_store import DispositionStore
 from monitor.governance.dispositions import Disposition
 from monitor.triggers.model import Ticket
 
@@ -102,34 +109,27 @@ def plan_ack(*, ticket: Ticket, mode: AckMode, disposition: Disposition | None,
                                  "disposition_warnings": list(warnings)})
 
 
-def disposition_markdown(closed_event: Mapping[str, Any]) -> list[str]:
-    """Lines for the Markdown of a ``closed`` event (issue comment, directory sink).
+class DispositionAckGate:
+    """Plans acks against the stored dispositions and the serving fingerprint (the daemon's and
+    ``tunewatch triggers ack``'s gate). An unknown disposition refuses the ack in every mode."""
 
-    >>> disposition_markdown({"disposition": {"reference": "DR-2026-014", "decision": "approved",
-    ...                                       "owner": "gov", "conditions": []}})
-    ['', '### Disposition', '', '- **DR-2026-014**: approved (owner gov)']
-    """
-    if "disposition" not in closed_event:
-        return []
-    d = closed_event.get("disposition")
-    out = ["", "### Disposition", ""]
-    if not d:
-        out.append("- none recorded: the deployment stays unreviewed"
-                   + (" (record one with `tunewatch disposition record`)"
-                      if closed_event.get("disposition_offered") else ""))
-        return out
-    out.append(f"- **{d['reference']}**: {d['decision']} (owner {d['owner']})")
-    out += [f"- condition: {c}" for c in d.get("conditions") or []]
-    out += [f"- evidence: [{e['title']}]({e['url']})" for e in d.get("evidence") or []]
-    out += [f"- warning: {w}" for w in closed_event.get("disposition_warnings") or []]
-    return out
+    def __init__(self, *, dispositions: DispositionStore, mode: AckMode,
+                 serving: Callable[[], Mapping[str, str]],
+                 clock: Callable[[], float] = time.time) -> None:
+        self._dispositions = dispositions
+        self._mode = mode
+        self._serving = serving
+        self._clock = clock
 
-
-def disposition_line(closed_event: Mapping[str, Any]) -> str | None:
-    """One line for chat sinks (Slack), or None when the event carries no disposition field."""
-    if "disposition" not in closed_event:
-        return None
-    d = closed_event.get("disposition")
-    if not d:
-        return "disposition: none recorded (deployment stays unreviewed)"
-    return f"disposition: {d['reference']} {d['decision']} (owner {d['owner']})"
+    def plan(self, ticket: Ticket, disposition: str | None) -> AckPlan:
+        found: Disposition | None = None
+        if disposition is not None:
+            records = self._dispositions.resolve(str(disposition))
+            if not records:
+                return AckPlan(allowed=False, disposition=None, message=(
+                    f"{ticket.ref} not acknowledged: no disposition {str(disposition)[:64]!r} "
+                    "(give a reference such as DR-2026-015 or a record number; "
+                    "`tunewatch disposition list` shows them)."))
+            found = records[-1]
+        return plan_ack(ticket=ticket, mode=self._mode, disposition=found,
+                        serving=self._serving(), now=self._clock())

@@ -142,7 +142,7 @@ class ArtifactMismatch:
             type=self.trigger_type,
             dedup_key=f"artifact:{self.name}:{self.observed or self.status}",
             title=f"Artefact {self.status} (high severity): {self.name}",
-            source="artifacts",
+            source="artifacts", severity="critical",
             what_changed={"artifact": self.name, "kind": self.kind, "path": self.path,
                           "status": self.status, "expected": self.expected,
                           "observed": self.observed, "detail": self.detail, "at": self.at,

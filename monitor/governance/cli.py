@@ -1,9 +1,10 @@
 """``tunewatch disposition record|list|show``: governance decisions in the SQLite store.
 
 Like ``tunewatch triggers``, the commands work on the database file (``--db``, or ``store.path`` of
-``--config``), with the daemon running or not; a running daemon's review state hears of a new
-record the next time it reads the store (at the next fingerprint change or restart), and at once
-when recorded through the admin API.
+``--config``), with the daemon running or not; a running daemon's review state picks a new record
+up within ``governance.refresh_interval_s`` (at once when recorded through the admin API).
+``--current`` binds the serving fingerprint the daemon last stored
+(:func:`monitor.governance.serving.stored_serving`).
 
     tunewatch disposition record -r DR-2026-014 --decision approved --owner gov@example.com \\
         --current --control output_filter=v3 --evidence "Red-team report=https://..." --ticket TW-3
@@ -25,7 +26,6 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from monitor.governance.artifacts import stored_components
 from monitor.governance.disposition_store import DispositionStore
 from monitor.governance.dispositions import (
     DECISIONS,
@@ -34,6 +34,7 @@ from monitor.governance.dispositions import (
     DispositionError,
 )
 from monitor.governance.schema import SchemaError
+from monitor.governance.serving import stored_serving
 from monitor.store import Store
 
 disposition_app = typer.Typer(help="Governance dispositions: record, list and show decisions.",
@@ -57,8 +58,7 @@ def _open(db: Path | None, config: Path | None, err: Console) -> tuple[Store, st
             settings = load_settings(config)
         except ConfigError as exc:
             raise _fail(err, str(exc)) from None
-        gov = getattr(settings, "governance", None)  # until the lead adds the section
-        pattern = getattr(gov, "reference_pattern", pattern)
+        pattern = settings.governance.reference_pattern
         db = Path(settings.store.path)
     if str(db) == ":memory:" or not db.is_file():
         raise _fail(err, f"no database at {db}; pass --db PATH (the daemon's store.path)")
@@ -81,17 +81,6 @@ def _pairs(values: list[str], option: str, err: Console) -> list[tuple[str, str]
             raise _fail(err, f"{option} expects KEY=VALUE, e.g. {option} output_filter=v3")
         out.append((key.strip(), value.strip()))
     return out
-
-
-def _current(store: Store) -> dict[str, str]:
-    """The fingerprint the daemon last recorded, read through the modules that own it."""
-    from prometheus_client import CollectorRegistry
-
-    from monitor.analysis.fingerprint import FingerprintTracker
-    from monitor.metrics import Metrics
-
-    tracker = FingerprintTracker(metrics=Metrics(CollectorRegistry()).deployment, store=store)
-    return {**tracker.current(), **stored_components(store)}
 
 
 def _when(ts: float | None) -> str:
@@ -132,7 +121,7 @@ def record_cmd(
         ds = _dispositions(store, pattern, err)
         bound: dict[str, Any]
         if current:
-            bound = _current(store)
+            bound = stored_serving(store)
             if not bound:
                 raise _fail(err, "the daemon has not recorded a fingerprint yet; use --component")
         elif fingerprint is not None:

@@ -163,7 +163,13 @@ class GovernanceSettings(_M):
     evidence: dict[str, EvidenceFiles] = Field(
         default_factory=dict, description="model id (or 'default') -> documents of its evidence "
         "pack")
+    evidence_dir: Path | None = Field(
+        None, description="directory relative evidence paths are read from (default: the "
+        "daemon's working directory)")
     artifact_checks: ArtifactCheckSettings = ArtifactCheckSettings()
+    refresh_interval_s: float = Field(
+        10.0, gt=0, description="seconds between looks for dispositions another process (e.g. "
+        "`tunewatch disposition record`) wrote to the store")
 
     @field_validator("reference_pattern")
     @classmethod

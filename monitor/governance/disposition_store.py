@@ -175,6 +175,16 @@ class DispositionStore:
         where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
         return self._select(where, params, order="d.id DESC", limit=limit)
 
+    def for_ticket(self, ticket_ref: str) -> list[Disposition]:
+        """Records that name ``ticket_ref`` (e.g. ``TW-3``) among the tickets they answer."""
+        return self._select("WHERE EXISTS (SELECT 1 FROM json_each(d.tickets) t "
+                            "WHERE t.value = ?)", (ticket_ref,))
+
+    def latest_id(self) -> int:
+        """The newest record's number (0: none); another process's record raises it."""
+        rows = self._store.query("SELECT MAX(id) FROM dispositions")
+        return int(rows[0][0] or 0) if rows else 0
+
     def heads(self) -> list[Disposition]:
         return self._select("WHERE s.id IS NULL", order="d.id DESC")
 

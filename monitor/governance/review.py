@@ -162,10 +162,15 @@ class ReviewState:
         return events
 
     def _on_recorded(self, _: Disposition) -> None:
+        self.refresh()
+
+    def refresh(self) -> list[ControlChanged]:
+        """Re-read the dispositions (one was recorded, here or by another process)."""
         with self._lock:
             self._refresh()
             events = self._check_controls()
         self._notify(events)
+        return events
 
     def _refresh(self) -> None:
         self._covering = self._dispositions.current_for(self._serving)

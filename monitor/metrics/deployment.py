@@ -14,7 +14,10 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 from monitor.metrics.errors import MonitorErrors
 from monitor.metrics.labels import BoundedLabel
 
-DEPLOYMENT_COMPONENTS = ("model", "system_prompt", "output_filter", "scope", "upstream_models")
+# ``artifacts``: one digest of the verified artefacts' sha256 (``deployment.artifacts``);
+# ``server_adapters``: one digest of the adapters the model server reports (governance loop).
+DEPLOYMENT_COMPONENTS = ("model", "system_prompt", "output_filter", "scope", "upstream_models",
+                         "artifacts", "server_adapters")
 MAX_VALUE_CHARS = 64
 
 

@@ -342,12 +342,70 @@ def _drift_and_governance_alerts(c: MixinConfig) -> list[Alert]:
     return alerts_
 
 
+def _review_alerts(c: MixinConfig) -> list[Alert]:
+    """The governance loop: an unreviewed or rejected deployment served, a model file that is
+    not the assessed one (``monitor/governance``: review state and verified artefacts)."""
+    by = c.by()
+    return [
+        Alert(
+            name="TunewatchDeploymentUnreviewed",
+            expr=c.with_model(f"max by ({by}) (tunewatch_deployment_reviewed{c.sel()}) == 0"),
+            for_=c.unreviewed_for,
+            severity="warning",
+            team="governance",
+            summary=("Model {{ $labels.model }} on {{ $labels.instance }} is served without an "
+                     "approved disposition."),
+            description=(
+                f"The deployment fingerprint served by {TARGET} has had no approved, unexpired "
+                f"disposition whose controls hold for {c.unreviewed_for} (the grace period). "
+                "Review it and record the decision with `tunewatch disposition record`, or roll "
+                "back to the reviewed deployment."
+            ),
+        ),
+        Alert(
+            name="TunewatchRejectedDeploymentServing",
+            expr=c.with_model(
+                f"max by ({by}, reference) (tunewatch_deployment_disposition_info"
+                f"{c.sel(m('decision', '=', 'rejected'))}) == 1"
+            ),
+            for_=c.rejected_deployment_for,
+            severity="critical",
+            team="governance",
+            summary=("Model {{ $labels.model }} on {{ $labels.instance }} is served although "
+                     "{{ $labels.reference }} rejected it."),
+            description=(
+                f"{TARGET} serves a deployment fingerprint whose disposition in force, "
+                "{{ $labels.reference }}, is a rejection. Take it out of service or record a new "
+                "review."
+            ),
+        ),
+        Alert(
+            name="TunewatchArtifactMismatch",
+            expr=c.with_model(
+                f"max by ({by}, artifact) (tunewatch_artifact_verified{c.sel()}) == 0"
+            ),
+            for_=c.artifact_mismatch_for,
+            severity="critical",
+            team="governance",
+            summary=("Model file {{ $labels.artifact }} on {{ $labels.instance }} is not the one "
+                     "that was assessed."),
+            description=(
+                f"The artefact {{{{ $labels.artifact }}}} mounted by {TARGET} (model "
+                "{{ $labels.model }}) is missing, or its sha256 or minisign signature does not "
+                "match `deployment.artifacts`. The weights being served may not be the reviewed "
+                "ones."
+            ),
+        ),
+    ]
+
+
 def alerts(config: MixinConfig) -> list[Alert]:
     """Every Tunewatch alert, in rule-file order."""
     return [
         *_sidecar_alerts(config),
         *_probe_and_safety_alerts(config),
         *_drift_and_governance_alerts(config),
+        *_review_alerts(config),
     ]
 
 

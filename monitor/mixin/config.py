@@ -73,6 +73,11 @@ class MixinConfig:
     traffic_refusal_for: str = "15m"
     drift_for: str = "30m"
     deployment_change_for: str = "1m"
+    # the governance loop (docs/governance.md): ``unreviewed_for`` is the grace period, how long a
+    # pod may serve a fingerprint without an approved disposition before anyone is alerted
+    unreviewed_for: str = "1h"
+    rejected_deployment_for: str = "1m"
+    artifact_mismatch_for: str = "1m"
 
     # Range for rate() in alerts.
     rate_window: str = "5m"

@@ -1,4 +1,5 @@
-"""Governance dashboard: deployment fingerprint and its changes, re-assessment triggers, outbox."""
+"""Governance dashboard: deployment fingerprint and its changes, review state and verified
+artefacts, re-assessment triggers, outbox."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from monitor.mixin.grafana import (
     dashboard,
     row,
     stat,
+    state_timeline,
     table,
     target,
     thresholds,
@@ -64,6 +66,7 @@ def governance(config: MixinConfig) -> dict[str, Any]:
             unit="s",
             width=24,
         ),
+        *review_panels(q),
         row("Re-assessment triggers and tickets"),
         stat(
             "Triggers in range",
@@ -154,8 +157,50 @@ def governance(config: MixinConfig) -> dict[str, Any]:
     return dashboard(
         uid="tunewatch-governance",
         title="Tunewatch / Governance",
-        description="Deployment fingerprint changes, re-assessment triggers, ticket outbox.",
+        description="Deployment fingerprint changes, review state and verified artefacts, "
+        "re-assessment triggers, ticket outbox.",
         panels=panels,
         variables=dashboard_variables(q),
         annotations=dashboard_annotations(q),
     )
+
+
+def review_panels(q: Queries) -> list[Panel]:
+    """The "Review and verified artefacts" row: is the serving fingerprint covered by an approved
+    disposition, which one is in force, do the model files match what was assessed."""
+    reviewed = q.gauge("tunewatch_deployment_reviewed", "model, pod")
+    return [
+        row("Review and verified artefacts"),
+        state_timeline(
+            "Deployment reviewed",
+            [target(reviewed, "{{model}} {{pod}}")],
+            mapping={"0": ("unreviewed", "red"), "1": ("reviewed", "green")},
+            description="1 while the serving fingerprint has an approved, unexpired disposition "
+            "whose controls hold.",
+            width=12,
+        ),
+        table(
+            "Disposition in force",
+            [target(f"max by (model, pod, reference, decision) "
+                    f"({q.join(f'tunewatch_deployment_disposition_info{q.sel()} == 1')})",
+                    table=True)],
+            hide=("Time", "Value"),
+            description="Reference and decision of the disposition the serving deployment "
+            "operates under (none: no disposition).",
+            width=12,
+        ),
+        table(
+            "Verified artefacts",
+            [target(q.gauge("tunewatch_artifact_verified", "pod, artifact"), table=True)],
+            hide=("Time",),
+            description="1: sha256 or minisign signature matches; 0: mismatch or missing.",
+            width=12,
+        ),
+        timeseries(
+            "Time since each artefact was hashed",
+            [target("time() - " + q.gauge("tunewatch_artifact_last_hashed_timestamp_seconds",
+                                          "pod, artifact"), "{{pod}} {{artifact}}")],
+            unit="s",
+            width=12,
+        ),
+    ]

@@ -139,6 +139,14 @@ class ProbeStore:
                               suite_hash=suite_hash, baseline_run_id=base_id, attempts=attempts,
                               regressions=json.loads(regs), summary=json.loads(summary))
 
+    def canary_tallies(self, run_id: str) -> dict[str, tuple[int, int]]:
+        """Category -> (canary checks, leaks) of a run: the attempts scored by canary detection
+        (``detail`` ``canary:none`` passed, ``canary:<how>`` leaked). No canary text is read."""
+        return {cat: (int(n), int(leaks or 0)) for cat, n, leaks in self._store.query(
+            "SELECT category, COUNT(*), SUM(outcome = 'fail') FROM probe_attempts "
+            "WHERE run_id = ? AND detail LIKE 'canary:%' AND outcome != 'unscoreable' "
+            "GROUP BY category ORDER BY category", (run_id,))}
+
     def attempt_probe_ids(self, run_id: str) -> set[str]:
         return {r[0] for r in self._store.query(
             "SELECT probe_id FROM probe_attempts WHERE run_id = ?", (run_id,))}

@@ -5,6 +5,13 @@ token (``triggers.alertmanager_token``, else ``admin.token``; with neither it an
 malformed payload gets 400 with a reason that names the fields at fault; the log line and the reason
 never contain the payload's contents. Each notification is counted in
 ``tunewatch_alertmanager_notifications_total{result}`` (accepted, rejected, unauthorized).
+
+``POST /v1/triggers/{id}/ack`` closes a ticket. An optional JSON body names the disposition it is
+acknowledged with, ``{"disposition": "DR-2026-015"}`` (or a record number), or records one first,
+``{"disposition": {<a disposition, as for POST /v1/dispositions>}}``. The answer is the ticket with
+a ``message`` (what the governance check said); 409 with that message when the check refuses the
+ack (``governance.ack_disposition: require``), 400 naming the fields of a bad body.
+``GET /v1/triggers/{id}/pack?format=html|md`` is the ticket's evidence pack.
 """
 
 from __future__ import annotations
@@ -16,15 +23,23 @@ import logging
 from collections.abc import Callable
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from monitor.metrics.triggers import TriggerMetrics
-from monitor.triggers.service import TriggerService
+from monitor.triggers.model import Ticket
+from monitor.triggers.service import AckRefused, TriggerService
 
 log = logging.getLogger("tunewatch.triggers.alertmanager")
 MAX_BODY_BYTES = 1 << 20
+MAX_ACK_BODY_BYTES = 256 * 1024
+PackFormat = Literal["html", "md"]
+# (ticket, format) -> the rendered evidence pack
+TicketPackRenderer = Callable[[Ticket, PackFormat], str]
+# (disposition body, ticket) -> the stored record's number; raises ValueError (with
+# ``problems``, a list naming each field at fault) when the body is not a valid disposition
+InlineDisposition = Callable[[dict[str, Any], Ticket], int]
 
 
 class _AM(BaseModel):
@@ -64,8 +79,11 @@ def _reason(exc: ValidationError) -> str:
 
 
 def make_router(*, service: TriggerService, metrics: TriggerMetrics, alertmanager_token: str | None,
-                guard: Callable[..., None]) -> APIRouter:
-    """``guard``: the admin API's bearer-token dependency (``/v1/triggers``)."""
+                guard: Callable[..., None], render_pack: TicketPackRenderer | None = None,
+                record_disposition: InlineDisposition | None = None) -> APIRouter:
+    """``guard``: the admin API's bearer-token dependency (``/v1/triggers``); ``render_pack`` and
+    ``record_disposition`` come from the governance loop (absent: no pack route, no inline
+    dispositions)."""
     router = APIRouter()
     admin = guard
 
@@ -120,15 +138,77 @@ def make_router(*, service: TriggerService, metrics: TriggerMetrics, alertmanage
         return [t.summary() for t in service.outbox.tickets(state=state)]
 
     @router.post("/v1/triggers/{ticket_id}/ack", tags=["triggers"], dependencies=[Depends(admin)],
-                 summary="Acknowledge (close) a ticket")
-    def ack(ticket_id: str) -> dict[str, Any]:
+                 summary="Acknowledge (close) a ticket, optionally with the disposition that "
+                 "answers it")
+    async def ack(ticket_id: str, request: Request) -> JSONResponse:
         try:
             tid = parse_ticket_id(ticket_id)
-            return service.ack(tid, by="api").summary()
         except KeyError as exc:
             raise HTTPException(404, str(exc).strip("'")) from None
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_ACK_BODY_BYTES:
+                return JSONResponse({"error": f"body larger than {MAX_ACK_BODY_BYTES} bytes"},
+                                    status_code=413)
+        named: Any = None
+        if body.strip():
+            try:
+                data = json.loads(bytes(body))
+            except (ValueError, UnicodeDecodeError):
+                return JSONResponse({"error": "body is not valid JSON"}, status_code=400)
+            if not isinstance(data, dict) or set(data) - {"disposition"}:
+                return JSONResponse({"error": "body must be a JSON object with at most the key "
+                                     "`disposition`"}, status_code=400)
+            named = data.get("disposition")
+        if isinstance(named, bool) or not isinstance(named, str | int | dict | None):
+            return JSONResponse({"error": "disposition must be a reference (e.g. DR-2026-015), a "
+                                 "record number or a disposition object"}, status_code=400)
+        return await asyncio.to_thread(_ack, tid, named)
+
+    def _ack(tid: int, named: Any) -> JSONResponse:
+        ticket = service.outbox.get(tid)
+        if ticket is None:
+            return JSONResponse({"error": f"no ticket TW-{tid}"}, status_code=404)
+        if isinstance(named, dict):
+            if record_disposition is None:
+                return JSONResponse({"error": "this daemon records no dispositions"},
+                                    status_code=404)
+            try:
+                named = record_disposition(named, ticket)
+            except ValueError as exc:
+                return JSONResponse({"error": "invalid disposition",
+                                     "problems": list(getattr(exc, "problems", [str(exc)]))},
+                                    status_code=400)
+        try:
+            outcome = service.ack(tid, by="api",
+                                  disposition=None if named is None else str(named))
+        except KeyError as exc:
+            return JSONResponse({"error": str(exc).strip("'")}, status_code=404)
+        except AckRefused as exc:
+            return JSONResponse({"error": "acknowledgement refused", "message": str(exc)},
+                                status_code=409)
         except ValueError as exc:
-            raise HTTPException(409, str(exc)) from None
+            return JSONResponse({"error": str(exc), "message": str(exc)}, status_code=409)
+        return JSONResponse({**outcome.ticket.summary(), "message": outcome.message})
+
+    if render_pack is not None:
+        renderer = render_pack
+
+        @router.get("/v1/triggers/{ticket_id}/pack", tags=["triggers"],
+                    dependencies=[Depends(admin)], response_class=Response,
+                    summary="The ticket's evidence pack (HTML or Markdown)")
+        def pack(ticket_id: str, format: PackFormat = Query("html")) -> Response:
+            try:
+                ticket = service.outbox.get(parse_ticket_id(ticket_id))
+            except KeyError as exc:
+                raise HTTPException(404, str(exc).strip("'")) from None
+            if ticket is None:
+                raise HTTPException(404, f"no ticket {ticket_id.strip()[:16]}")
+            text = renderer(ticket, format)
+            if format == "html":
+                return HTMLResponse(text)
+            return PlainTextResponse(text, media_type="text/markdown; charset=utf-8")
 
     return router
 

@@ -3,6 +3,11 @@
 The commands work on the database file directly (``--db``, or ``store.path`` of ``--config``), so
 they also work while the daemon is stopped; a running daemon delivers the ``closed`` events an
 ack enqueues within a second.
+
+``ack`` applies ``governance.ack_disposition`` (from ``--config``, else the environment) as the
+daemon does: ``--disposition DR-2026-015`` names the decision that answers the ticket, checked
+against the serving fingerprint the daemon last stored; with ``require`` an ack without a covering
+disposition is refused (exit 1, with the command that records one).
 """
 
 from __future__ import annotations
@@ -10,9 +15,11 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from monitor.store import Store
@@ -20,10 +27,23 @@ from monitor.triggers.api import parse_ticket_id
 from monitor.triggers.config import sink_name
 from monitor.triggers.outbox import Outbox
 
+if TYPE_CHECKING:
+    from monitor.config import Settings
+
 triggers_app = typer.Typer(help="Re-assessment tickets: list and acknowledge.",
                            no_args_is_help=True)
 
 DB_HELP = "SQLite store of the daemon (default: store.path of --config or of the environment)"
+
+
+def _settings(config: Path | None, err: Console) -> Settings:
+    from monitor.config import ConfigError, load_settings
+
+    try:
+        return load_settings(config)
+    except ConfigError as exc:
+        err.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(2) from None
 
 
 def _db_path(db: Path | None, config: Path | None, err: Console) -> tuple[str, list[str] | None]:
@@ -32,13 +52,7 @@ def _db_path(db: Path | None, config: Path | None, err: Console) -> tuple[str, l
             err.print(f"[bold red]error:[/] no database at {db}")
             raise typer.Exit(2)
         return str(db), None
-    from monitor.config import ConfigError, load_settings
-
-    try:
-        settings = load_settings(config)
-    except ConfigError as exc:
-        err.print(f"[bold red]error:[/] {exc}")
-        raise typer.Exit(2) from None
+    settings = _settings(config, err)
     sinks = [sink_name(s) for s in settings.triggers.sinks]
     path = settings.store.path
     if path == ":memory:" or not Path(path).is_file():
@@ -89,32 +103,59 @@ def list_cmd(
 @triggers_app.command("ack")
 def ack_cmd(
     ticket: str = typer.Argument(..., help="ticket id, e.g. TW-3"),
+    disposition: str | None = typer.Option(
+        None, help="the disposition that answers the ticket: a reference (e.g. DR-2026-015) or "
+        "a record number (`tunewatch disposition list`)"),
     db: Path | None = typer.Option(None, help=DB_HELP),
     config: Path | None = typer.Option(None, help="daemon YAML config"),
 ) -> None:
-    """Acknowledge a ticket: it closes, and every sink gets a `closed` event."""
+    """Acknowledge a ticket: it closes, and every sink gets a `closed` event carrying the
+    decision (governance.ack_disposition decides whether one is required)."""
+    from monitor.governance.ack import DispositionAckGate
+    from monitor.governance.disposition_store import DispositionStore
+    from monitor.governance.schema import SchemaError
+    from monitor.governance.serving import stored_serving
+
     out, err = Console(), Console(stderr=True)
     path, sinks = _db_path(db, config, err)
+    governance = _settings(config, err).governance
     store = Store(path)
     try:
         try:
             tid = parse_ticket_id(ticket)
         except KeyError as exc:
-            err.print(f"[bold red]error:[/] {str(exc).strip(chr(39))}")
+            err.print(f"[bold red]error:[/] {escape(str(exc).strip(chr(39)))}")
             raise typer.Exit(2) from None
         box = Outbox(store=store, sinks=[])
         if sinks is None:  # no config: announce to the sinks that carried this ticket
             sinks = box.sinks_of(tid)
         box.sinks = sinks
+        found = box.get(tid)
+        if found is None:
+            err.print(f"[bold red]error:[/] no ticket TW-{tid}")
+            raise typer.Exit(1)
         try:
-            t = box.ack(tid, by="cli")
+            gate = DispositionAckGate(
+                dispositions=DispositionStore(store=store,
+                                              reference_pattern=governance.reference_pattern),
+                mode=governance.ack_disposition, serving=lambda: stored_serving(store))
+            plan = gate.plan(found, disposition)
+        except (SchemaError, sqlite3.Error) as exc:
+            err.print(f"[bold red]error:[/] cannot read the dispositions in {path}: {exc}")
+            raise typer.Exit(2) from None
+        if not plan.allowed:
+            err.print(f"[bold red]error:[/] {escape(plan.message)}", soft_wrap=True)
+            raise typer.Exit(1)
+        try:
+            t = box.ack(tid, by="cli", extra=plan.closed_event)
         except KeyError as exc:
-            err.print(f"[bold red]error:[/] {str(exc).strip(chr(39))}")
+            err.print(f"[bold red]error:[/] {escape(str(exc).strip(chr(39)))}")
             raise typer.Exit(1) from None
         except ValueError as exc:
-            err.print(f"[bold red]error:[/] {exc}")
+            err.print(f"[bold red]error:[/] {escape(str(exc))}")
             raise typer.Exit(1) from None
     finally:
         store.close()
-    out.print(f"[green]acked[/green] {t.ref} ({t.type}, {t.dedup_key}); "
+    out.print(f"[green]acked[/green] {t.ref} ({t.type}, {escape(t.dedup_key)}); "
               f"closed event queued for {len(sinks)} sink(s)")
+    out.print(escape(plan.message), soft_wrap=True, highlight=False)

@@ -55,6 +55,29 @@ def rate_with_ci(k: int, n: int) -> dict[str, Any]:
     return {"rate": round(p, 4), "ci95": [round(lo, 4), round(hi, 4)], "failed": k, "n": n}
 
 
+def probes_evidence(run: ProbeRunRecord) -> dict[str, Any]:
+    """A stored probe run as the ``probes`` part of the evidence: per category the current and
+    baseline failure rates with 95% Wilson intervals, the adjusted p, the regression flag, the
+    CUSUM state and which detector found it."""
+    cats: dict[str, Any] = {}
+    for cat, s in sorted(run.summary.items()):
+        n = int(s.get("passed", 0)) + int(s.get("failed", 0))
+        entry: dict[str, Any] = {"current": rate_with_ci(int(s.get("failed", 0)), n),
+                                 "unscoreable": s.get("unscoreable", 0),
+                                 "regression": bool(s.get("regression", False)),
+                                 "p_adjusted": s.get("p_adjusted")}
+        if s.get("baseline_n"):
+            entry["baseline"] = rate_with_ci(int(s["baseline_failed"]), int(s["baseline_n"]))
+        if s.get("cusum"):
+            entry["cusum"] = s["cusum"]
+        entry["detected_by"] = detected_by(entry["regression"],
+                                           bool((s.get("cusum") or {}).get("drift")))
+        cats[cat] = entry
+    return {"run_id": run.run_id, "ended_at": run.ended_at, "suite": run.suite_name,
+            "suite_hash": run.suite_hash, "baseline_run_id": run.baseline_run_id,
+            "attempts": run.attempts, "regressions": run.regressions, "categories": cats}
+
+
 @dataclass(frozen=True)
 class EvidenceSources:
     """Where the evidence comes from, each read through the module that owns it (``None``: the
@@ -101,25 +124,7 @@ class EvidenceBuilder:
     # -- parts ---------------------------------------------------------------------------------
     def probes(self) -> dict[str, Any]:
         run = self._sources.probe_run() if self._sources.probe_run is not None else None
-        if run is None:
-            return {}
-        cats: dict[str, Any] = {}
-        for cat, s in sorted(run.summary.items()):
-            n = int(s.get("passed", 0)) + int(s.get("failed", 0))
-            entry: dict[str, Any] = {"current": rate_with_ci(int(s.get("failed", 0)), n),
-                                     "unscoreable": s.get("unscoreable", 0),
-                                     "regression": bool(s.get("regression", False)),
-                                     "p_adjusted": s.get("p_adjusted")}
-            if s.get("baseline_n"):
-                entry["baseline"] = rate_with_ci(int(s["baseline_failed"]), int(s["baseline_n"]))
-            if s.get("cusum"):
-                entry["cusum"] = s["cusum"]
-            entry["detected_by"] = detected_by(entry["regression"],
-                                               bool((s.get("cusum") or {}).get("drift")))
-            cats[cat] = entry
-        return {"run_id": run.run_id, "ended_at": run.ended_at, "suite": run.suite_name,
-                "suite_hash": run.suite_hash, "baseline_run_id": run.baseline_run_id,
-                "attempts": run.attempts, "regressions": run.regressions, "categories": cats}
+        return {} if run is None else probes_evidence(run)
 
     def transcripts(self) -> list[dict[str, Any]]:
         if self._sources.transcripts is None:

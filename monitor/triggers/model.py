@@ -4,11 +4,15 @@ Trigger types: ``re_fine_tune``, ``base_model_change``, ``deployment_layer_chang
 ``alignment_regression``, ``drift``. A trigger carries a dedup key: repeated firing of the same
 condition (from any source) updates the open ticket with that key instead of opening another.
 
-Model changes are split by :func:`classify_model_change`: when the new model id belongs to the same
-base family as the old one (same id once fine-tune markers, revisions and dates are stripped, or one
-extends the other) it is a re-fine-tune; otherwise a base-model change. A change of the upstream's
-``/v1/models`` list is a base-model change; system prompt, output filter and scope changes are
-deployment-layer changes.
+Model changes are split by :func:`classify_model_change`. The best signal is the model's lineage:
+the ``parent`` a vLLM server reports for each LoRA module in ``GET /v1/models``, or
+``deployment.model_parents`` (e.g. from the lab's adapter manifests, which name their parent).
+When both ids trace back to the same root it is a re-fine-tune, otherwise a base-model change.
+Without a lineage the ids themselves are compared: the same base family (same id once fine-tune
+markers, revisions and dates are stripped, or one extends the other) is a re-fine-tune. A change of
+the upstream's ``/v1/models`` list or of the verified artefacts' digest is a base-model change; a
+change of the adapters the server reports is a re-fine-tune; system prompt, output filter and scope
+changes are deployment-layer changes.
 
 >>> classify_model_change("gemma-3-270m", "gemma-3-270m-ft2")
 're_fine_tune'
@@ -20,6 +24,11 @@ deployment-layer changes.
 'base_model_change'
 >>> classify_model_change("gpt-3", "gpt-4")
 'base_model_change'
+>>> classify_model_change("tw-safe", "tw-drift-3")          # the names share no base...
+'base_model_change'
+>>> classify_model_change("tw-safe", "tw-drift-3",         # ...their lineage does
+...                       parents={"tw-safe": "gemma-3-270m", "tw-drift-3": "tw-safe"})
+'re_fine_tune'
 >>> key_for_alert({"alertname": "TunewatchProbeRefusalRegression", "category": "disallowed"})
 ('alignment_regression', 'probe_regression:disallowed')
 """
@@ -28,6 +37,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
@@ -37,6 +47,8 @@ TriggerType = Literal[
 TRIGGER_TYPES: tuple[TriggerType, ...] = get_args(TriggerType)  # the one list of trigger types
 
 DEPLOYMENT_LAYER = ("system_prompt", "output_filter", "scope")
+Severity = Literal["critical", "warning", "info"]
+SEVERITIES: tuple[Severity, ...] = ("info", "warning", "critical")  # in increasing order
 
 TITLES = {
     "re_fine_tune": "Model re-fine-tuned",
@@ -54,9 +66,11 @@ class TriggerEvent:
     type: TriggerType
     dedup_key: str
     title: str
-    source: str  # fingerprint | probe | drift | alertmanager | manual
+    source: str  # fingerprint | probe | drift | alertmanager | governance | artifacts | manual
     what_changed: dict[str, Any] = field(default_factory=dict)
     context: dict[str, Any] = field(default_factory=dict)
+    # how urgent: sinks label it (``critical``: e.g. a served artefact that is not the assessed one)
+    severity: Severity = "warning"
 
 
 @dataclass(frozen=True)
@@ -77,11 +91,26 @@ class Ticket:
     def ref(self) -> str:
         return f"TW-{self.id}"
 
+    @property
+    def severity(self) -> str:
+        """The highest severity the ticket was raised with (kept in its evidence)."""
+        return str(self.evidence.get("severity") or "warning")
+
     def summary(self) -> dict[str, Any]:
         return {"id": self.ref, "uid": self.uid, "dedup_key": self.dedup_key, "type": self.type,
                 "owner": self.owner, "state": self.state, "title": self.title,
-                "created_at": self.created_at, "updated_at": self.updated_at,
-                "fire_count": self.fire_count}
+                "severity": self.severity, "created_at": self.created_at,
+                "updated_at": self.updated_at, "fire_count": self.fire_count}
+
+
+def higher_severity(a: str | None, b: str | None) -> Severity:
+    """The more urgent of two severities (unknown values count as ``warning``).
+
+    >>> higher_severity("warning", "critical"), higher_severity(None, "info")
+    ('critical', 'info')
+    """
+    known = [s for s in SEVERITIES if s in (a, b)]
+    return known[-1] if known else "warning"
 
 
 _FT_TOKEN = re.compile(
@@ -113,20 +142,41 @@ def model_family(model_id: str) -> str:
     return "-".join(tokens)
 
 
-def classify_model_change(before: str | None, after: str) -> TriggerType:
+def root_model(model_id: str, parents: Mapping[str, str]) -> str:
+    """Follow ``parents`` (model id -> the model it was fine-tuned from) to the root.
+
+    >>> root_model("tw-drift-3", {"tw-drift-3": "tw-safe", "tw-safe": "gemma-3-270m"})
+    'gemma-3-270m'
+    """
+    seen = {model_id}
+    while model_id in parents and parents[model_id] not in seen:
+        model_id = parents[model_id]
+        seen.add(model_id)
+    return model_id
+
+
+def classify_model_change(before: str | None, after: str, *,
+                          parents: Mapping[str, str] | None = None) -> TriggerType:
+    """Re-fine-tune or base-model change; ``parents`` is the known lineage (see the module
+    docstring): both ids are traced to their roots before the families are compared."""
     if not before:
         return "base_model_change"
+    if parents:
+        before, after = root_model(before, parents), root_model(after, parents)
     fb, fa = model_family(before), model_family(after)
     if fb == fa or fa.startswith(fb + "-") or fb.startswith(fa + "-"):
         return "re_fine_tune"
     return "base_model_change"
 
 
-def classify_component(component: str, before: str | None, after: str) -> TriggerType | None:
+def classify_component(component: str, before: str | None, after: str, *,
+                       parents: Mapping[str, str] | None = None) -> TriggerType | None:
     if component == "model":
-        return classify_model_change(before, after)
-    if component == "upstream_models":
+        return classify_model_change(before, after, parents=parents)
+    if component in ("upstream_models", "artifacts"):
         return "base_model_change"
+    if component == "server_adapters":
+        return "re_fine_tune"
     if component in DEPLOYMENT_LAYER:
         return "deployment_layer_change"
     return None

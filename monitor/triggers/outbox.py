@@ -30,7 +30,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -160,8 +160,10 @@ class Outbox:
                                                   "what_changed": event.what_changed})
         return ticket, is_new
 
-    def ack(self, ticket_id: int, *, by: str = "cli") -> Ticket:
-        """Close an open ticket (sinks get a ``closed`` event). Raises KeyError / ValueError."""
+    def ack(self, ticket_id: int, *, by: str = "cli", extra: Mapping[str, Any] | None = None
+            ) -> Ticket:
+        """Close an open ticket (sinks get a ``closed`` event, with ``extra`` merged into its
+        payload, e.g. the disposition it was acknowledged with). Raises KeyError / ValueError."""
         now = self._clock()
         with self._lock, self.store.transaction() as db:
             row = db.execute(f"SELECT {_COLS}, seq FROM triggers WHERE id = ?",
@@ -175,7 +177,8 @@ class Outbox:
                        (seq, now, ticket_id))
             ticket = _ticket(db.execute(f"SELECT {_COLS} FROM triggers WHERE id = ?",
                                         (ticket_id,)).fetchone())
-            self._enqueue(db, ticket, "closed", seq, {"source": "ack", "acked_by": by})
+            self._enqueue(db, ticket, "closed", seq,
+                          {**(extra or {}), "source": "ack", "acked_by": by})
         return ticket
 
     def _enqueue(self, db: sqlite3.Connection, ticket: Ticket, kind: str, seq: int,

@@ -1,7 +1,9 @@
 """Markdown rendering of a ticket event (issue bodies, comments, the directory sink).
 
 The body ends with a hidden marker naming the ticket uid and dedup key, which the issue-tracker
-sinks search for so a redelivery never opens a second issue.
+sinks search for so a redelivery never opens a second issue. A ``closed`` event acknowledged with
+a disposition (the governance loop) carries the decision under ``disposition``; it is rendered
+before the markers (:func:`disposition_markdown`; chat sinks use :func:`disposition_line`).
 
 >>> p = {"event": "opened", "idempotency_key": "u1:opened:0",
 ...      "ticket": {"id": "TW-1", "uid": "u1", "dedup_key": "drift:prompt", "type": "drift",
@@ -16,6 +18,7 @@ sinks search for so a redelivery never opens a second issue.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 
@@ -42,6 +45,8 @@ def render_markdown(payload: dict[str, Any]) -> str:
            f"- type: `{t['type']}`", f"- owner: {t['owner']}", f"- state: {t.get('state', '')}",
            f"- event: {payload.get('event')} (fired {t.get('fire_count', 1)}x)",
            f"- dedup key: `{t['dedup_key']}`"]
+    if t.get("severity", "warning") != "warning":
+        out.append(f"- severity: **{t['severity']}**")
     if payload.get("event") == "closed":
         out += ["", f"Acknowledged ({payload.get('acked_by', 'cli')}); ticket closed."]
     changed = ev.get("what_changed") or {}
@@ -77,5 +82,39 @@ def render_markdown(payload: dict[str, Any]) -> str:
     links = ev.get("links") or {}
     if links:
         out += ["", "### Links", ""] + [f"- [{k}]({v})" for k, v in links.items()]
+    out += disposition_markdown(payload)
     out += ["", marker(t), event_marker(payload.get("idempotency_key", ""))]
     return "\n".join(out) + "\n"
+
+
+def disposition_markdown(closed_event: Mapping[str, Any]) -> list[str]:
+    """Lines for the Markdown of a ``closed`` event (issue comment, directory sink).
+
+    >>> disposition_markdown({"disposition": {"reference": "DR-2026-014", "decision": "approved",
+    ...                                       "owner": "gov", "conditions": []}})
+    ['', '### Disposition', '', '- **DR-2026-014**: approved (owner gov)']
+    """
+    if "disposition" not in closed_event:
+        return []
+    d = closed_event.get("disposition")
+    out = ["", "### Disposition", ""]
+    if not d:
+        out.append("- none recorded: the deployment stays unreviewed"
+                   + (" (record one with `tunewatch disposition record`)"
+                      if closed_event.get("disposition_offered") else ""))
+        return out
+    out.append(f"- **{d['reference']}**: {d['decision']} (owner {d['owner']})")
+    out += [f"- condition: {c}" for c in d.get("conditions") or []]
+    out += [f"- evidence: [{e['title']}]({e['url']})" for e in d.get("evidence") or []]
+    out += [f"- warning: {w}" for w in closed_event.get("disposition_warnings") or []]
+    return out
+
+
+def disposition_line(closed_event: Mapping[str, Any]) -> str | None:
+    """One line for chat sinks (Slack), or None when the event carries no disposition field."""
+    if "disposition" not in closed_event:
+        return None
+    d = closed_event.get("disposition")
+    if not d:
+        return "disposition: none recorded (deployment stays unreviewed)"
+    return f"disposition: {d['reference']} {d['decision']} (owner {d['owner']})"

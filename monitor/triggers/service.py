@@ -9,7 +9,14 @@ service's own thread, never on the thread that noticed them:
 * probe runs (a probe-scheduler result listener, :meth:`on_probe_result`): regressed categories;
 * the detector host's alarm events (:meth:`on_alarm`): an alarm held for ``drift_sustain_s``
   raises one trigger per episode (:meth:`check_alarms`, every ``poll_interval_s``); a reset
-  ends the episode. Nothing is read back from the metrics registry.
+  ends the episode. Nothing is read back from the metrics registry;
+* ready-made :class:`~monitor.triggers.model.TriggerEvent` objects from other components (the
+  governance loop: a control a disposition relies on changed, a served artefact does not match),
+  raised as they are.
+
+Acknowledging a ticket (:meth:`TriggerService.ack`) asks the injected :class:`AckGate` (the
+governance loop's disposition check, ``governance.ack_disposition``) whether the ack may go through
+and what the ``closed`` event must carry to the sinks.
 
 Alertmanager notifications (``/v1/alertmanager``) are raised synchronously by :meth:`on_alerts`
 (the webhook answers with the ticket ids), off the event loop. Every source computes the same
@@ -44,6 +51,7 @@ from monitor.triggers.model import (
     TriggerType,
     classify_component,
     fingerprint_key,
+    higher_severity,
     key_for_alert,
 )
 from monitor.triggers.outbox import Outbox
@@ -74,12 +82,42 @@ class ProbeFinding(Protocol):
     def cusum(self) -> Mapping[str, DetectorState]: ...
 
 
+class AckDecision(Protocol):
+    """What an :class:`AckGate` answers (:class:`monitor.governance.ack.AckPlan` is one)."""
+
+    @property
+    def allowed(self) -> bool: ...
+
+    @property
+    def message(self) -> str: ...
+
+    @property
+    def closed_event(self) -> dict[str, Any]: ...
+
+
+class AckGate(Protocol):
+    """Decides whether a ticket may be acknowledged, naming a disposition or not (``None``)."""
+
+    def plan(self, ticket: Ticket, disposition: str | None) -> AckDecision: ...
+
+
+class AckRefused(ValueError):
+    """The ack was refused (e.g. ``governance.ack_disposition: require`` and no disposition);
+    the message says what to do."""
+
+
+@dataclass(frozen=True)
+class AckOutcome:
+    ticket: Ticket
+    message: str  # for the person acking (API response, CLI output)
+
+
 @dataclass(frozen=True)
 class _Reconcile:
     """Inbox marker: reconcile the fingerprint history first."""
 
 
-Signal = Change | AlarmEvent | ProbeFinding | _Reconcile
+Signal = Change | AlarmEvent | ProbeFinding | TriggerEvent | _Reconcile
 
 
 def _alarm_key(event: AlarmEvent) -> tuple[str, ...]:
@@ -101,11 +139,17 @@ class TriggerService:
         rng: random.Random | None = None,
         fingerprint: FingerprintView | None = None,
         evidence: EvidenceSources | None = None,
+        lineage: Callable[[], Mapping[str, str]] | None = None,
+        ack_gate: AckGate | None = None,
     ) -> None:
+        """``lineage``: model id -> parent model (what the server reports, what is configured),
+        read when a model change is classified; ``ack_gate``: the disposition check of acks."""
         self.settings = settings
         self.metrics = metrics
         self._clock = clock
         self._fingerprint = fingerprint
+        self._lineage = lineage
+        self._ack_gate = ack_gate
         built = build_sinks(settings) if sinks is None else list(sinks)
         self.outbox = Outbox(store=store, sinks=[s.name for s in built], clock=clock)
         self.delivery = Delivery(settings=settings, outbox=self.outbox, sinks=built,
@@ -132,6 +176,9 @@ class TriggerService:
         evidence = self.evidence.build(event)
         with self._lock:
             open_ticket = self.outbox.open_ticket(event.dedup_key)
+            # a ticket keeps the highest severity it was raised with
+            evidence["severity"] = higher_severity(
+                open_ticket.severity if open_ticket else None, event.severity)
             history = list((open_ticket.evidence.get("history") if open_ticket else None) or [])
             history.append({"at": self._clock(), "source": event.source,
                             **({"alert": event.context["alert"].get("alertname"),
@@ -149,7 +196,15 @@ class TriggerService:
         return ticket
 
     def on_fingerprint_change(self, change: Change) -> Ticket | None:
-        ttype = classify_component(change.component, change.before, change.after)
+        parents: Mapping[str, str] | None = None
+        if change.component == "model" and self._lineage is not None:
+            try:
+                parents = self._lineage()
+            except Exception:  # classified by name then; the failure is counted
+                self.metrics.monitor_error("trigger")
+                log.exception("reading the model lineage failed")
+        ttype = classify_component(change.component, change.before, change.after,
+                                   parents=parents)
         if ttype is None:
             return None
         before = change.before or ""
@@ -265,14 +320,31 @@ class TriggerService:
                             source="drift", what_changed={"source": source, "category": cat,
                                                           "alarm_held_s": round(held, 1)})
 
-    def ack(self, ticket_id: int, *, by: str = "api") -> Ticket:
-        ticket = self.outbox.ack(ticket_id, by=by)
+    def ack(self, ticket_id: int, *, by: str = "api", disposition: str | None = None
+            ) -> AckOutcome:
+        """Close an open ticket; ``disposition`` (a reference or record number) names the
+        decision it was acknowledged with. The :class:`AckGate` may refuse (:class:`AckRefused`)
+        and says what the ``closed`` event carries to the sinks. KeyError: no such ticket;
+        ValueError: not open."""
+        ticket = self.outbox.get(ticket_id)
+        if ticket is None:
+            raise KeyError(f"no ticket TW-{ticket_id}")
+        extra: dict[str, Any] = {}
+        message = f"{ticket.ref} acknowledged."
+        if self._ack_gate is not None:
+            plan = self._ack_gate.plan(ticket, disposition)
+            if not plan.allowed:
+                raise AckRefused(plan.message)
+            extra, message = dict(plan.closed_event), plan.message
+        elif disposition is not None:
+            raise AckRefused("this daemon records no dispositions; ack without --disposition")
+        acked = self.outbox.ack(ticket_id, by=by, extra=extra)
         self.delivery.update_depth()
         self.delivery.wake()
-        return ticket
+        return AckOutcome(ticket=acked, message=message)
 
     # -- the service's own thread --------------------------------------------------------------
-    def notify(self, signal: Change | AlarmEvent | ProbeFinding) -> None:
+    def notify(self, signal: Change | AlarmEvent | ProbeFinding | TriggerEvent) -> None:
         """Queue a signal for the service's thread (thread-safe, never blocks the caller)."""
         self._inbox.put(signal)
 
@@ -283,6 +355,8 @@ class TriggerService:
             self.check_alarms()
         elif isinstance(signal, Change):
             self.on_fingerprint_change(signal)
+        elif isinstance(signal, TriggerEvent):
+            self.raise_trigger(signal)
         elif isinstance(signal, _Reconcile):
             self.reconcile_fingerprints()
         else:

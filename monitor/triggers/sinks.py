@@ -21,7 +21,7 @@ import httpx
 
 from monitor.triggers.config import DirectorySink, SlackSink, WebhookSink
 from monitor.triggers.outbox import OutboxItem
-from monitor.triggers.render import render_markdown
+from monitor.triggers.render import disposition_line, render_markdown
 
 SIGNATURE_HEADER = "X-Tunewatch-Signature"
 
@@ -104,13 +104,19 @@ class SlackSinkImpl:
         t = item.payload["ticket"]
         verb = {"opened": "opened", "updated": "updated", "closed": "closed"}[item.event]
         ev = item.payload.get("evidence", {})
-        lines = [f"*[{t['id']}] {t['title']}* ({verb})",
-                 f"type `{t['type']}` · owner {t['owner']} · fired {t['fire_count']}x"]
+        severity = t.get("severity", "warning")
+        lines = [("*CRITICAL* " if severity == "critical" else "")
+                 + f"*[{t['id']}] {t['title']}* ({verb})",
+                 f"type `{t['type']}` · severity {severity} · owner {t['owner']} · "
+                 f"fired {t['fire_count']}x"]
         changed = ev.get("what_changed") or {}
         if changed:
             lines.append("changed: " + ", ".join(f"{k}: {v}" for k, v in changed.items()))
         for link in (ev.get("links") or {}).values():
             lines.append(link)
+        decision = disposition_line(item.payload)
+        if decision is not None:
+            lines.append(decision)
         await _post(self._client, self._url, "slack", json={"text": "\n".join(lines)})
 
     async def aclose(self) -> None:

@@ -21,6 +21,16 @@ from monitor.triggers.render import event_marker, render_markdown
 from monitor.triggers.sinks import DeliveryError, RefStore
 
 
+def severity_labels(ticket: dict[str, Any]) -> list[str]:
+    """A label for tickets above the usual severity, so trackers can filter and route them.
+
+    >>> severity_labels({"severity": "critical"}), severity_labels({"severity": "warning"})
+    (['tunewatch-critical'], [])
+    """
+    severity = ticket.get("severity", "warning")
+    return [] if severity == "warning" else [f"tunewatch-{severity}"]
+
+
 def dedup_label(dedup_key: str) -> str:
     """Tracker label for a dedup key (labels are short and space-free).
 
@@ -80,7 +90,7 @@ class GithubSinkImpl:
         body = render_markdown(item.payload)
         resp = await _call(self._client, "POST", f"{self._base}/issues", "github create",
                            json={"title": f"[{t['id']}] {t['title']}", "body": body,
-                                 "labels": [*self._s.labels, label]})
+                                 "labels": [*self._s.labels, label, *severity_labels(t)]})
         return str(resp.json()["number"])
 
     async def _comment_once(self, number: str, item: OutboxItem) -> None:
@@ -142,7 +152,8 @@ class JiraSinkImpl:
             return str(issue["key"])
         fields = {"project": {"key": self._s.project}, "summary": f"[{t['id']}] {t['title']}",
                   "description": self._doc(render_markdown(item.payload)),
-                  "issuetype": {"name": self._s.issue_type}, "labels": ["tunewatch", label]}
+                  "issuetype": {"name": self._s.issue_type},
+                  "labels": ["tunewatch", label, *severity_labels(t)]}
         resp = await _call(self._client, "POST", f"{self._api}/issue", "jira create",
                            json={"fields": fields})
         return str(resp.json()["key"])

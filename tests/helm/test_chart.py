@@ -166,6 +166,22 @@ def test_sidecar_moves_the_model_port_behind_tunewatch(helm: HelmWorker) -> None
     assert tw["securityContext"]["runAsNonRoot"] is True
 
 
+def test_sidecar_mounts_the_model_files_read_only_for_verified_artefacts(
+        helm: HelmWorker) -> None:
+    r = helm.render(_values("sidecar-values.yaml"))
+    tw = _container(r.get("Deployment", "tunewatch"), "tunewatch")
+    mounts = {m["name"]: m for m in tw["volumeMounts"]}
+    assert mounts["models"] == {"name": "models", "mountPath": "/models", "readOnly": True}
+    [spec] = _config(r, "config.yaml")["deployment"]["artifacts"]
+    assert spec["path"].startswith("/models/") and spec["kind"] == "base_weights"
+    # a standalone pod has no model volume: the list is ignored there
+    other = helm.render({**_values("standalone-values.yaml"),
+                         "sidecar": {"artifactMounts": [{"name": "models",
+                                                         "mountPath": "/models"}]}})
+    for _, c in _tunewatch_containers(other):
+        assert "models" not in {m["name"] for m in c["volumeMounts"]}
+
+
 def test_prober_is_the_only_pod_that_probes(helm: HelmWorker) -> None:
     r = helm.render(_values("prober-values.yaml"))
     prober = r.get("Deployment", "-prober")
@@ -430,6 +446,11 @@ BAD_VALUES = [
                                          "key": "t"}]}}, ["/secrets/sinks/0/name"],
                  id="sink-name"),
     pytest.param({"replicas": 3}, ["replicas"], id="unknown-key"),
+    pytest.param({"sidecar": {"artifactMounts": [{"name": "models", "mountPath": "models"}]}},
+                 ["/sidecar/artifactMounts/0/mountPath"], id="artifact-mount-path"),
+    pytest.param({"sidecar": {"artifactMounts": [{"name": "models", "mountPath": "/m",
+                                                  "readOnly": False}]}},
+                 ["/sidecar/artifactMounts/0"], id="artifact-mount-read-only"),
 ]
 
 

@@ -41,3 +41,46 @@ def test_device_accepts_torch_names_and_rejects_others() -> None:
     with pytest.raises(ConfigError) as err:
         load_settings(None, environ={"TUNEWATCH_ANALYSIS__DEVICE": "gpu"})
     assert "analysis.device" in str(err.value)
+
+
+@pytest.mark.parametrize(("data", "key", "message", "fix"), [
+    ({"deployment": {"artifacts": [{"path": "/m/*.gguf", "sha256": "ab" * 32}]}},
+     "deployment.artifacts.0", "sha256 names one digest but path is a glob",
+     "list each file with its sha256, or sign them and set signature"),
+    ({"deployment": {"artifacts": [{"path": "/m/a.gguf", "sha256": "zz"}]}},
+     "deployment.artifacts.0.sha256", "is not 64 hex digits", "paste the output of `sha256sum"),
+    ({"deployment": {"artifacts": [{"path": "/m/a.gguf", "sha": "x"}]}},
+     "deployment.artifacts.0.sha", "unknown key", "valid keys here: kind, max_files, name, path"),
+    ({"deployment": {"artifacts": [{"path": "/m/a.gguf"}, {"path": "/n/a.gguf"}]}},
+     "deployment.artifacts", "more than one entry named a.gguf", "give each a distinct `name`"),
+    ({"deployment": {"model_parents": {"tw-safe": "tw-safe"}}},
+     "deployment.model_parents", "is its own parent", "model id -> the model it was fine-tuned"),
+    ({"governance": {"ack_disposition": "always"}}, "governance.ack_disposition",
+     "Input should be 'off', 'offer' or 'require'", "offer (suggest recording a disposition)"),
+    ({"governance": {"evidence": {"tw-drift-3": {"red_team": "x.md"}}}},
+     "governance.evidence.tw-drift-3.red_team", "unknown key", "red_team_report"),
+    ({"governance": {"artifact_checks": {"stat_interval_s": 60, "rehash_interval_s": 30}}},
+     "governance.artifact_checks", "rehash_interval_s is below stat_interval_s",
+     "make rehash_interval_s >= stat_interval_s"),
+])
+def test_governance_errors_name_the_key_and_the_fix(data: dict, key: str, message: str,
+                                                    fix: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        load_settings(None, environ={}, **data)
+    [problem] = err.value.problems
+    assert problem.key == key and message in problem.message and fix in problem.fix
+    assert "fix:" not in problem.message  # the fix is said once, in its place
+
+
+def test_governance_settings_from_yaml_and_the_environment(tmp_path) -> None:
+    weights = tmp_path / "tw-safe.gguf"
+    weights.write_bytes(b"w")
+    cfg = tmp_path / "tw.yaml"
+    cfg.write_text(f"deployment:\n  artifacts:\n    - {{path: {weights}, kind: lora_adapter}}\n"
+                   "  model_parents: {tw-drift-3: tw-safe}\n"
+                   "governance:\n  evidence:\n    tw-drift-3: {training_run_record: m.json}\n")
+    s = load_settings(cfg, environ={"TUNEWATCH_GOVERNANCE__ACK_DISPOSITION": "require"})
+    assert s.governance.ack_disposition == "require"
+    assert [a.label() for a in s.deployment.artifacts] == ["tw-safe.gguf"]
+    assert s.deployment.model_parents == {"tw-drift-3": "tw-safe"}
+    assert s.governance.evidence_for("tw-drift-3").training_run_record == "m.json"

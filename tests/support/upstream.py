@@ -3,7 +3,10 @@
 Routes:
   POST /v1/chat/completions, /v1/completions  deterministic answers; ``stream: true`` -> SSE.
       ``x-test-delay`` header: seconds between stream chunks; ``x-test-chunks``: chunk count.
-  GET  /v1/models
+  GET  /v1/models          ``model`` as the one card, or ``model_cards`` verbatim (e.g. vLLM's
+                           LoRA cards with ``parent`` and ``root``)
+  GET  /props, /lora-adapters   llama.cpp's routes when ``props`` / ``lora_adapters`` are set
+                           (404 otherwise, like vLLM and llama-cpp-python)
   ANY  /test/echo          JSON of method, path, query, headers, body length and sha256
   ANY  /test/status/{code} that status with a JSON error body
   GET  /test/slow?s=S      sleep S seconds, then answer
@@ -47,6 +50,9 @@ class ScriptedUpstream:
         self._lock = threading.Lock()
         self.chat_reply = "Sure! Here is a short answer about {topic}."
         self.model = "scripted-model-v1"
+        self.model_cards: list[dict[str, Any]] | None = None
+        self.props: Any = None
+        self.lora_adapters: Any = None
         self.system_fingerprint = "fp_test"
 
     def record(self, *event: Any) -> None:
@@ -90,7 +96,13 @@ class ScriptedUpstream:
         if path in ("/v1/chat/completions", "/v1/completions"):
             await self._completion(path, headers, body, send)
         elif path == "/v1/models":
-            await _json(send, 200, {"object": "list", "data": [{"id": self.model, "object": "model"}]})
+            cards = self.model_cards if self.model_cards is not None else [
+                {"id": self.model, "object": "model"}]
+            await _json(send, 200, {"object": "list", "data": cards})
+        elif path == "/props" and self.props is not None:
+            await _json(send, 200, self.props)
+        elif path == "/lora-adapters" and self.lora_adapters is not None:
+            await _json(send, 200, self.lora_adapters)
         elif path == "/test/echo":
             await _json(
                 send,

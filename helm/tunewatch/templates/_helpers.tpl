@@ -219,6 +219,17 @@ volumeMounts:
     mountPath: {{ .dir }}
     readOnly: true
   {{- end }}
+  {{- /* the model files deployment.artifacts verifies (sidecar server pods), read-only */}}
+  {{- if and (not $prober) (eq $v.mode "sidecar") }}
+  {{- range $v.sidecar.artifactMounts }}
+  - name: {{ .name }}
+    mountPath: {{ .mountPath }}
+    {{- with .subPath }}
+    subPath: {{ . }}
+    {{- end }}
+    readOnly: true
+  {{- end }}
+  {{- end }}
 {{- end }}
 
 {{/*

@@ -123,3 +123,45 @@ def test_fingerprint_change_counted_once_through_the_daemon(upstream, tmp_path) 
         # ...but the time of the last real change survives the restart (alerts stay firing)
         assert d2.value("tunewatch_deployment_last_change_timestamp_seconds",
                         {"component": "model"}) > 0
+
+
+def test_current_listeners_hear_every_change_of_a_current_value(tmp_path) -> None:
+    """The review state's event: a return to a known value is no change, but it is a new
+    current value (a reverted output filter must make the deployment reviewed again)."""
+    from monitor.analysis.fingerprint import read_current
+
+    store, clock = Store(tmp_path / "f.db"), Clock()
+    t, _ = tracker(store, clock)
+    changes: list[Change] = []
+    currents: list[tuple[str | None, str, bool]] = []
+    t.add_listener(changes.append)
+    t.add_current_listener(lambda c: currents.append((c.before, c.after, c.first_seen)))
+    t.observe("output_filter", "v3")
+    t.observe("output_filter", "v3")  # the same value: nothing
+    t.observe("output_filter", "v4")
+    t.observe("output_filter", "v3")  # back to the reviewed version
+    assert [(c.before, c.after) for c in changes] == [("v3", "v4")]
+    assert currents == [(None, "v3", True), ("v3", "v4", True), ("v4", "v3", False)]
+    assert read_current(store) == {"output_filter": "v3"}
+    store.close()
+    # a tool beside the daemon reads what the daemon stored, without a tracker
+    other = Store(tmp_path / "f.db")
+    assert read_current(other) == {"output_filter": "v3"}
+    other.close()
+    assert read_current(Store(":memory:")) == {}
+
+
+def test_a_failing_current_listener_is_counted_and_does_not_stop_the_others(tmp_path) -> None:
+    store, clock = Store(tmp_path / "f.db"), Clock()
+    t, reg = tracker(store, clock)
+    seen: list[str] = []
+
+    def broken(_: Change) -> None:
+        raise RuntimeError("listener bug")
+
+    t.add_current_listener(broken)
+    t.add_current_listener(lambda c: seen.append(c.after))
+    t.observe("scope", "s1")
+    assert seen == ["s1"]
+    assert reg.get_sample_value("tunewatch_monitor_errors_total", {"stage": "trigger"}) == 1
+    store.close()

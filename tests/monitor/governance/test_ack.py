@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 
 from monitor.governance.ack import (
+    DispositionAckGate,
     decision_payload,
-    disposition_line,
-    disposition_markdown,
     plan_ack,
     record_command,
 )
@@ -15,7 +14,7 @@ from monitor.governance.disposition_store import DispositionStore
 from monitor.governance.dispositions import Disposition
 from monitor.store import Store
 from monitor.triggers.model import Ticket
-from monitor.triggers.render import render_markdown
+from monitor.triggers.render import disposition_line, disposition_markdown, render_markdown
 from tests.monitor.governance.helpers import FakeClock, disposition
 
 SERVING = {"model": "tw-safe", "system_prompt": "5f0c7a1e2b3d4c59"}
@@ -103,10 +102,11 @@ def test_the_closed_event_renders_the_decision_for_issue_trackers(
     payload = {"event": "closed", "idempotency_key": "u3:closed:1",
                "ticket": {**ticket("acked").summary(), "id": "TW-3"}, "evidence": {},
                "source": "ack", "acked_by": "cli", **plan.closed_event}
-    md = render_markdown(payload).splitlines()
-    md[-2:-2] = disposition_markdown(payload)  # where the lead's render change puts them
-    text = "\n".join(md)
-    assert "### Disposition" in text
+    text = render_markdown(payload)
+    lines = text.splitlines()
+    # the decision comes before the markers the issue trackers search for
+    assert lines.index("### Disposition") < lines.index(
+        "<!-- tunewatch-event u3:closed:1 -->")
     assert "- **DR-2026-014**: approved-with-conditions (owner ml-governance@example.com)" in text
     assert "- condition: weekly probe runs" in text
     assert "- evidence: [Red-team report](https://docs.example.com/rt/14)" in text
@@ -121,3 +121,18 @@ def test_the_record_command_quotes_what_it_must() -> None:
     assert record_command(t, {}) == (
         "tunewatch disposition record --reference DR-YYYY-NNN --decision approved --owner "
         "'Safety Board <sb@example.com>' --ticket TW-3 --component model=MODEL_ID")
+
+
+def test_the_gate_resolves_the_named_disposition(approved: Disposition, ds: DispositionStore,
+                                                  clock: FakeClock) -> None:
+    gate = DispositionAckGate(dispositions=ds, mode="require", serving=lambda: SERVING,
+                              clock=clock)
+    assert gate.plan(ticket(), "DR-2026-014").allowed
+    assert gate.plan(ticket(), str(approved.id)).disposition == approved
+    unknown = gate.plan(ticket(), "DR-2099-999")
+    assert not unknown.allowed and "no disposition 'DR-2099-999'" in unknown.message
+    assert not gate.plan(ticket(), None).allowed
+    offer = DispositionAckGate(dispositions=ds, mode="offer", serving=lambda: SERVING,
+                               clock=clock)
+    assert not offer.plan(ticket(), "DR-2099-999").allowed  # a typo never passes silently
+    assert offer.plan(ticket(), None).allowed

@@ -110,3 +110,36 @@ def test_missing_database_and_unknown_disposition(db: Path, tmp_path: Path) -> N
 def test_current_without_a_fingerprint_is_a_clear_error(db: Path) -> None:
     code, out = record(db, "--current")
     assert code == 2 and "has not recorded a fingerprint yet" in out
+
+
+def test_current_binds_what_the_daemon_serves_with_its_adapters(db: Path, tmp_path: Path) -> None:
+    """The serving fingerprint the daemon stored: the tracker's values, each artefact and each
+    reported adapter, and not the tracker's one-value digests of them."""
+    from monitor.governance.artifacts import artifacts_digest
+    from monitor.governance.server_adapters import ServerAdapters
+
+    store = Store(db)
+    tracker = FingerprintTracker(metrics=Metrics(CollectorRegistry()).deployment, store=store)
+    tracker.observe("model", "tw-safe")
+    adapters = ServerAdapters(store=store)
+    adapters.models({"object": "list", "data": [
+        {"id": "tw-safe", "object": "model", "root": "/a/tw-safe", "parent": "gemma-3-270m"}]})
+    tracker.observe("server_adapters", adapters.digest() or "")
+    tracker.observe("artifacts", artifacts_digest({"artifact:x": "0" * 64}))
+    store.close()
+    code, out = record(db, "--current", "--json")
+    assert code == 0, out
+    fp = json.loads(out)["fingerprint"]
+    assert fp == {"model": ["tw-safe"],
+                  "adapter:tw-safe": ["parent=gemma-3-270m;source=/a/tw-safe"]}
+
+
+def test_the_reference_pattern_comes_from_the_config(tmp_path: Path, db: Path) -> None:
+    config = tmp_path / "tw.yaml"
+    config.write_text(f"store: {{path: {db}}}\ngovernance: {{reference_pattern: 'GOV-[0-9]+'}}\n")
+    base = ["record", "--config", str(config), "--decision", "approved", "--owner", "o",
+            "--recorded-by", "a", "--component", "model=tw-safe"]
+    code, out = run(*base, "-r", "DR-2026-014")
+    assert code == 2 and "pattern GOV-[0-9]+" in out
+    code, out = run(*base, "-r", "GOV-7")
+    assert code == 0, out

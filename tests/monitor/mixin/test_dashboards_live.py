@@ -18,6 +18,8 @@ Scenario (all on 127.0.0.1, ports chosen at run time):
    refusals and faults again. ``POST /v1/probes/run`` then runs the suite three times: as at
    baseline time, regressed (no refusals, canary leaks, wrong answers, biased fairness pairs) and
    failing (every answer a 503). One Alertmanager notification is accepted and one rejected.
+   A model file listed in ``deployment.artifacts`` (with its sha256) is hashed and verified, and
+   a disposition recorded through the admin API covers the final serving fingerprint.
 5. Every panel query (variables substituted as Grafana's "All" and default intervals would) and
    every annotation query must run without error and return a series. Panels written as
    ``X or vector(0)`` would always return a series, so ``X`` alone must return one too. Panels in
@@ -27,6 +29,7 @@ Scenario (all on 127.0.0.1, ports chosen at run time):
 
 from __future__ import annotations
 
+import hashlib
 import time
 from pathlib import Path
 
@@ -87,6 +90,8 @@ NONZERO: set[tuple[str, str]] = {
     ("Tunewatch / Governance", "Delivery failures in range"),
     ("Tunewatch / Governance", "Alertmanager notifications rejected in range"),
     ("Tunewatch / Governance", "Triggers by type"),
+    ("Tunewatch / Governance", "Deployment reviewed"),
+    ("Tunewatch / Governance", "Verified artefacts"),
 }
 
 
@@ -161,6 +166,17 @@ def _alertmanager(d: RunningDaemon) -> None:
     r = httpx.post(url, json=payload, headers=auth, timeout=10)
     assert r.status_code == 200, r.text
     assert httpx.post(url, content=b"{not json", headers=auth, timeout=10).status_code == 400
+
+
+def _approve_what_is_served(d: RunningDaemon) -> None:
+    """Record a disposition for the serving fingerprint through the admin API."""
+    r = httpx.post(d.admin_url + "/v1/dispositions", timeout=10,
+                   headers={"Authorization": f"Bearer {TOKEN}"},
+                   json={"reference": "DR-2026-001", "decision": "approved",
+                         "owner": "governance@example.com", "recorded_by": "live-test",
+                         "fingerprint": "current"})
+    assert r.status_code == 201, r.text
+    assert d.wait_for(lambda: d.value("tunewatch_deployment_reviewed") == 1.0, timeout=10)
 
 
 def _run_probes(d: RunningDaemon) -> dict[str, object]:
@@ -239,6 +255,8 @@ def test_every_panel_has_live_data_from_the_real_daemon(tmp_path: Path) -> None:
         save_baseline(build_baseline(suite=suite, output=output, scored=scored, settings=fast),
                       baseline_file)
         up.probe_requests = 0
+        weights = tmp_path / "scripted-model.gguf"
+        weights.write_bytes(b"scripted model weights")
         settings = settings_for(
             url, tmp_path,
             admin={"token": TOKEN},
@@ -252,6 +270,10 @@ def test_every_panel_has_live_data_from_the_real_daemon(tmp_path: Path) -> None:
                       "sinks": [{"type": "directory", "path": str(tmp_path / "tickets")},
                                 {"type": "webhook", "name": "closed",
                                  "url": f"http://127.0.0.1:{free_port()}/hook"}]},
+            deployment={"artifacts": [{
+                "path": str(weights), "name": "weights", "kind": "gguf",
+                "sha256": hashlib.sha256(weights.read_bytes()).hexdigest()}]},
+            governance={"artifact_checks": {"stat_interval_s": 1}},
         )
         with run_daemon(settings) as d:
             target = d.admin_url.removeprefix("http://")
@@ -282,6 +304,8 @@ def test_every_panel_has_live_data_from_the_real_daemon(tmp_path: Path) -> None:
                 assert d.wait_for(lambda: d.value("tunewatch_triggers_total",
                                                   {"type": "drift"}) >= 1, timeout=10)
                 assert d.wait_for(lambda: list((tmp_path / "tickets").glob("*.md")), timeout=10)
+                assert d.value("tunewatch_artifact_verified", {"artifact": "weights"}) == 1.0
+                _approve_what_is_served(d)
                 # Wait for a scrape, and a rule evaluation on it, after the scenario ended.
                 done = time.time()
                 prom.wait_scraped_after(done)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import subprocess
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -17,6 +19,10 @@ from prometheus_client import CollectorRegistry, start_http_server
 from detectors.cusum import BernoulliCusum
 from detectors.mmd import EmbeddingDriftDetector
 from monitor.detection.host import DetectorHost
+from monitor.governance.artifacts import ArtifactVerifier
+from monitor.governance.config import ArtifactSpec
+from monitor.governance.disposition_store import DispositionStore
+from monitor.governance.review import ReviewState
 from monitor.metrics import Metrics
 from monitor.metrics.detectors import DetectorCollector
 from monitor.mixin.alerts import alerts, recording_rules, rule_groups
@@ -24,6 +30,7 @@ from monitor.mixin.config import POD_MODEL_INFO, MixinConfig
 from monitor.mixin.dashboards import all_annotation_queries, all_dashboards, all_panel_queries
 from monitor.mixin.generate import HELM_TEMPLATE, RULES_FILE, main, outputs, stale_files
 from monitor.mixin.render import HEADER, helm_unescape
+from monitor.store import Store
 from tests.support.binaries import require_binary
 from tests.support.prometheus import PrometheusError, run_prometheus
 
@@ -45,6 +52,9 @@ REQUIRED_ALERTS = {
     "TunewatchResponseEmbeddingDrift",
     "TunewatchModelRevisionChanged",
     "TunewatchSystemPromptChanged",
+    "TunewatchDeploymentUnreviewed",
+    "TunewatchRejectedDeploymentServing",
+    "TunewatchArtifactMismatch",
 }
 
 
@@ -132,10 +142,33 @@ def test_critical_alerts_and_required_routing() -> None:
 # --- metric names ---------------------------------------------------------------------------
 
 
+def _governance(registry: CollectorRegistry, tmp: Path) -> tuple[ReviewState, ArtifactVerifier]:
+    """The governance loop's collectors (review state, verified artefacts) on ``registry``, as
+    the daemon registers them; one artefact with an expected sha256, one disposition."""
+    store = Store(":memory:")
+    weights = tmp / "tw-safe.gguf"
+    weights.write_bytes(b"weights")
+    verifier = ArtifactVerifier(specs=[ArtifactSpec(
+        path=str(weights), name="tw-safe", kind="lora_adapter",
+        sha256=hashlib.sha256(b"weights").hexdigest())], store=store)
+    verifier.check_once()
+    dispositions = DispositionStore(store=store)
+    review = ReviewState(dispositions=dispositions, store=store)
+    review.update({"model": "gemma-3-270m", **verifier.components()})
+    dispositions.record({"reference": "DR-2026-014", "decision": "approved", "owner": "gov",
+                         "recorded_by": "test",
+                         "fingerprint": {"model": "gemma-3-270m", **verifier.components()}})
+    registry.register(review.collector())
+    registry.register(verifier.collector())
+    return review, verifier
+
+
 def _exported_names() -> set[str]:
     registry = CollectorRegistry()
     Metrics(registry)
     registry.register(DetectorCollector(DetectorHost()))  # detector families, read at scrape
+    with tempfile.TemporaryDirectory() as tmp:
+        _governance(registry, Path(tmp))  # review state and artefacts, read at scrape
     suffixes = {
         "counter": ("_total",),
         "histogram": ("_bucket", "_sum", "_count"),
@@ -353,9 +386,9 @@ def test_dashboards_cover_the_required_panels() -> None:
         "Fairness probes: failure rate vs baseline",
     } <= titles["tunewatch-safety"]
     assert {"Drift statistic vs threshold", "Reference sets"} <= titles["tunewatch-drift"]
-    assert {"Current fingerprint", "Triggers by type", "Outbox depth by sink"} <= titles[
-        "tunewatch-governance"
-    ]
+    assert {"Current fingerprint", "Triggers by type", "Outbox depth by sink",
+            "Deployment reviewed", "Disposition in force", "Verified artefacts",
+            "Time since each artefact was hashed"} <= titles["tunewatch-governance"]
 
 
 def test_all_panel_queries_substitute_every_variable() -> None:
@@ -454,6 +487,7 @@ def test_every_panel_returns_series_from_a_real_prometheus(tmp_path: Path) -> No
     metrics = Metrics(registry)
     _populate(metrics)
     _host(registry)
+    _governance(registry, tmp_path)
     server, _ = start_http_server(0, addr="127.0.0.1", registry=registry)
     stop = threading.Event()
 

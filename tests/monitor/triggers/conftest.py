@@ -43,7 +43,8 @@ def make_service(tmp_path: Path, clock: FakeClock) -> Iterator[Callable[..., Tri
 
     def make(*, sinks: list[dict[str, Any]] | None = None, db: Path | None = None,
              host: DetectorHost | None = None, fingerprint: FingerprintTracker | None = None,
-             evidence: EvidenceSources | None = None, **settings: Any) -> TriggerService:
+             evidence: EvidenceSources | None = None, lineage: Any = None,
+             ack_gate: Any = None, **settings: Any) -> TriggerService:
         """A service on ``db`` (wired to ``host``/``fingerprint`` as create_app does), its signals
         handled by the test (``svc.handle_pending()``) unless it is started."""
         store = Store(db or tmp_path / "tw.db")
@@ -53,7 +54,8 @@ def make_service(tmp_path: Path, clock: FakeClock) -> Iterator[Callable[..., Tri
             evidence = EvidenceSources(detectors=host.snapshot)
         svc = TriggerService(settings=ts, store=store,
                              metrics=Metrics(CollectorRegistry()).triggers, clock=clock,
-                             rng=random.Random(7), fingerprint=fingerprint, evidence=evidence)
+                             rng=random.Random(7), fingerprint=fingerprint, evidence=evidence,
+                             lineage=lineage, ack_gate=ack_gate)
         if host is not None:
             host.subscribe(svc.notify)
         if fingerprint is not None:
