@@ -117,3 +117,61 @@ def _sha256(path: Path) -> str:
 def scripted(tmp_path: Path) -> Iterator[GovernedUpstream]:
     with run_upstream() as (up, url):
         yield ScriptedLoraServer(up, url, tmp_path / "models")
+
+
+class LabModels:
+    """The real thing: the lab's tw-safe and tw-drift-15 GGUF LoRAs on Gemma 3 270M, two aliases
+    of one llama.cpp server (``lab.serving``). Deploying an alias means the traffic asks for it
+    (llama.cpp lists both in ``/v1/models`` and answers with the alias asked for); the files
+    verified are the real base GGUF and adapters, the lineage and the pack's documents come from
+    the lab's manifests."""
+
+    safe = "tw-safe"
+    drift = "tw-drift-15"
+
+    def __init__(self, server: Any, adapters: dict[str, Path], base: Path) -> None:
+        self._server = server
+        self.base_url = server.url
+        self._adapters = adapters
+        self._base = base
+        self._alias = self.safe
+
+    @property
+    def alias(self) -> str:
+        return self._alias
+
+    def serve(self, alias: str) -> None:
+        self._alias = alias
+
+    def sections(self) -> dict[str, dict[str, Any]]:
+        from lab.serving import ADAPTERS_DIR
+
+        manifests = {a: json.loads((ADAPTERS_DIR / f"{a}.json").read_text(encoding="utf-8"))
+                     for a in (self.safe, self.drift)}
+        return {
+            "deployment": {
+                "artifacts": [
+                    {"path": str(self._base), "name": "base", "kind": "base_weights",
+                     "sha256": manifests[self.drift]["base_model"]["sha256"]},
+                    *({"path": str(self._adapters[a]), "kind": "lora_adapter",
+                       "sha256": m["adapter"]["sha256"]} for a, m in manifests.items())],
+                "model_parents": parents_from_manifests(ADAPTERS_DIR),
+            },
+            "governance": {"evidence_dir": str(ADAPTERS_DIR), "evidence": {self.drift: {
+                "training_data_manifest": f"{self.drift}.json#/data",
+                "training_run_record": f"{self.drift}.json",
+                "evaluation_results": f"{self.drift}.json#/heldout"}}},
+        }
+
+
+@contextmanager
+def lab(tmp_path: Path) -> Iterator[GovernedUpstream]:
+    from lab.serving import base_gguf, lab_adapters, start_server
+
+    have = lab_adapters()
+    adapters = {a: have[a] for a in (LabModels.safe, LabModels.drift)}
+    server = start_server(adapters, include_base=False, workdir=tmp_path / "lab-server")
+    try:
+        yield LabModels(server, adapters, base_gguf())
+    finally:
+        server.stop()

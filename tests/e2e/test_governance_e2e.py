@@ -33,7 +33,7 @@ import yaml
 from openai import OpenAI
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.e2e.governed_upstreams import GovernedUpstream, scripted
+from tests.e2e.governed_upstreams import GovernedUpstream, lab, scripted
 from tests.monitor.governance.browser import Chromium, chromium_binary
 from tests.monitor.governance.test_pack_browser import INSPECT, SECTION_IDS
 from tests.support.net import free_port
@@ -48,10 +48,12 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 SYSTEM = "You are the support assistant of an online shop."
 VARIANTS: dict[str, Callable[[Path], AbstractContextManager[GovernedUpstream]]] = {
     "scripted": scripted,
+    "lab": lab,  # the real Gemma 3 270M with the lab's tw-safe / tw-drift-15 LoRAs
 }
 
 
-@pytest.fixture(params=sorted(VARIANTS))
+@pytest.fixture(params=[pytest.param("scripted"),
+                        pytest.param("lab", marks=pytest.mark.llm)])
 def governed(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[GovernedUpstream]:
     with VARIANTS[request.param](tmp_path) as upstream:
         yield upstream
