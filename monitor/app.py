@@ -199,6 +199,11 @@ def create_app(
     # -- analysis ------------------------------------------------------------------------------
     fingerprint = FingerprintTracker(metrics=metrics.deployment, store=store, clock=clock)
     samples = SampleStore(store)
+    upstream = UpstreamMonitor(  # its model list says which models are the deployment's
+        url=up.url or "", probe_header=settings.sampling.probe_header,
+        interval_s=settings.deployment.poll_models_interval_s,
+        observe_models=partial(fingerprint.observe, "upstream_models"),
+        on_error=partial(metrics.deployment.monitor_error, "fingerprint"), clock=clock)
     if analyzers is None:
         analyzers = build_analyzers(settings, metrics=metrics.analysis, store=store, host=host,
                                     clock=clock)
@@ -211,6 +216,8 @@ def create_app(
         max_retained_chars=settings.privacy.max_retained_chars,
         analyzers=analyzers,
         clock=clock,
+        max_decoded_bytes=settings.analysis.max_decoded_bytes,
+        deployment_models=lambda: upstream.health.models,
     )
     retention_s = settings.store.retention_days * 86400.0
 
@@ -230,11 +237,6 @@ def create_app(
         checkpoint=checkpoint,
         checkpoint_interval_s=settings.analysis.checkpoint_interval_s,
     )
-    upstream = UpstreamMonitor(
-        url=up.url or "", probe_header=settings.sampling.probe_header,
-        interval_s=settings.deployment.poll_models_interval_s,
-        observe_models=partial(fingerprint.observe, "upstream_models"),
-        on_error=partial(metrics.deployment.monitor_error, "fingerprint"), clock=clock)
 
     # -- probes and triggers ---------------------------------------------------------------------
     probes = None

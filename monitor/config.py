@@ -183,6 +183,10 @@ class AnalysisSettings(_Section):
         50_000, ge=100, description="mean samples between false refusal-rate alarms"
     )
     checkpoint_interval_s: float = Field(60.0, gt=0, description="seconds between state saves")
+    max_decoded_bytes: int = Field(
+        8 * 2**20, ge=1024, description="largest decoded (gzip, deflate, br, zstd) body the "
+        "analysis reads; decoding stops there and the sample counts as unparseable"
+    )
     cache_dir: Path | None = Field(
         None, description="where distilled embeddings and the demo model are cached "
         "(default: $XDG_CACHE_HOME/tunewatch, else ~/.cache/tunewatch)"

@@ -131,6 +131,7 @@ class ProxyApp:
         content_length: int | None = None
         request_id: str | None = None
         is_probe = False
+        request_encoding: str | None = None
         hop = connection_tokens(scope["headers"])
         for name, value in scope["headers"]:
             if name == b"content-length":
@@ -142,6 +143,8 @@ class ProxyApp:
                 request_id = value.decode("latin-1")
             elif name == self._probe:
                 is_probe = True
+            elif name == b"content-encoding":
+                request_encoding = value.decode("latin-1")
             sname = name.decode("latin-1")
             if sname not in HOP_BY_HOP and name not in hop:
                 headers.append((sname, value.decode("latin-1")))
@@ -175,7 +178,7 @@ class ProxyApp:
         method_label = method if method in KNOWN_METHODS else "other"
         state = _Exchange(route=route, method=method_label, t0=t0, started_at=started_at,
                           request_id=request_id or "", request_capture=capture_req,
-                          sampled=sampled, flow=flow)
+                          sampled=sampled, flow=flow, request_encoding=request_encoding)
         try:
             await self._exchange(url, method, headers, body, send, state, sampled, flow)
         except asyncio.CancelledError:
@@ -435,6 +438,7 @@ class ProxyApp:
                 upstream_s=state.upstream,
                 ttfb_s=state.ttfb,
                 error=state.error,
+                request_content_encoding=state.request_encoding,
             )
             if self.queue.offer(sample):
                 self.sampling.samples.labels(route=state.route).inc()
@@ -473,3 +477,4 @@ class _Exchange:
     booked: bool = False
     capture: bytearray | None = None
     tail: bytes = b""
+    request_encoding: str | None = None

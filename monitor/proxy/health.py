@@ -17,6 +17,8 @@ from typing import Any
 
 import httpx
 
+from monitor.untrusted import safe_token
+
 log = logging.getLogger("tunewatch.upstream")
 
 
@@ -55,7 +57,8 @@ class UpstreamMonitor:
             health.error = None if health.ok else f"HTTP {r.status_code}"
             if r.status_code == 200:
                 try:
-                    ids = sorted(str(m.get("id")) for m in r.json().get("data", []))
+                    ids = sorted(i for m in r.json().get("data", [])
+                                 if (i := safe_token(str(m.get("id")))) is not None)
                 except Exception:  # a model list we cannot read is no fingerprint
                     ids = []
                 health.models = ids[:50]
