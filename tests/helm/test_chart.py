@@ -451,3 +451,14 @@ def test_schema_rejects_a_bad_values_file(helm: HelmWorker) -> None:
     message = str(info.value)
     for fragment in ("/mode", "/ports/proxy", "/persistence/type"):
         assert fragment in message, message
+
+
+@pytest.mark.parametrize("variant", ["default", *[p.name for p in CI_FILES]])
+def test_no_pod_gets_service_link_variables(helm: HelmWorker, variant: str) -> None:
+    """A Service named ``tunewatch`` would inject TUNEWATCH_SERVICE_HOST, TUNEWATCH_PORT=tcp://...
+    into every pod of the namespace (issue 13, finding 3): every pod spec turns them off."""
+    r = helm.render({} if variant == "default" else _values(variant))
+    workloads = _workloads(r)
+    assert workloads
+    for w in workloads:
+        assert _pod_spec(w)["enableServiceLinks"] is False, w["metadata"]["name"]
