@@ -41,12 +41,14 @@ from monitor.probes import api as probes_api
 from monitor.probes.scheduler import ProbeScheduler
 from monitor.proxy.app import ProxyApp
 from monitor.proxy.health import UpstreamMonitor
+from monitor.proxy.marker import ProbeMarker
 from monitor.proxy.sampler import SampleQueue, SamplingPolicy
 from monitor.proxy.upstream import AiohttpUpstream, HttpxUpstream, make_upstream
 from monitor.store import Store
 from monitor.triggers import api as triggers_api
 from monitor.triggers.evidence import EvidenceSources
 from monitor.triggers.service import TriggerService
+from monitor.untrusted import display_url
 
 log = logging.getLogger("tunewatch.app")
 
@@ -86,7 +88,7 @@ class Reports:
         s = self.settings
         return {
             "version": __version__,
-            "upstream": {"url": s.upstream.url, "client": s.upstream.client,
+            "upstream": {"url": display_url(s.upstream.url), "client": s.upstream.client,
                          "models": self.upstream.health.models},
             "sampling": {"rate": s.sampling.rate, "routes": s.sampling.routes,
                          "queue_depth": self.queue.qsize(), "queue_size": s.sampling.queue_size},
@@ -114,6 +116,7 @@ class Daemon:
     reports: Reports
     triggers: TriggerService | None
     probes: ProbeScheduler | None
+    probe_marker: ProbeMarker
     clock: Callable[[], float] = time.time
     _background: list[asyncio.Task[None]] = field(default_factory=list, init=False, repr=False)
 
@@ -180,6 +183,9 @@ def create_app(
     registry.register(DetectorCollector(host))
 
     # -- the hot path ------------------------------------------------------------------------
+    secret_file = settings.sampling.probe_secret_file
+    marker = (ProbeMarker.from_file(secret_file, clock=clock) if secret_file is not None
+              else ProbeMarker.random(clock=clock))  # signs this daemon's probes and polls
     queue = SampleQueue(maxsize=settings.sampling.queue_size, metrics=metrics.sampling)
     up = settings.upstream
     client = make_upstream(up.client, connect_timeout_s=up.connect_timeout_s,
@@ -193,14 +199,18 @@ def create_app(
         queue=queue,
         request_id_header=settings.sampling.request_id_header,
         probe_header=settings.sampling.probe_header,
+        marker=marker,
         max_capture_bytes=settings.proxy.max_capture_bytes,
+        max_in_flight=settings.proxy.max_in_flight,
+        retry_after_s=settings.proxy.retry_after_s,
+        upload_stall_s=up.read_timeout_s,
     )
 
     # -- analysis ------------------------------------------------------------------------------
     fingerprint = FingerprintTracker(metrics=metrics.deployment, store=store, clock=clock)
     samples = SampleStore(store)
     upstream = UpstreamMonitor(  # its model list says which models are the deployment's
-        url=up.url or "", probe_header=settings.sampling.probe_header,
+        url=up.url or "", probe_header=settings.sampling.probe_header, sign=marker.sign,
         interval_s=settings.deployment.poll_models_interval_s,
         observe_models=partial(fingerprint.observe, "upstream_models"),
         on_error=partial(metrics.deployment.monitor_error, "fingerprint"), clock=clock)
@@ -243,6 +253,7 @@ def create_app(
     if settings.probes.enabled:
         probes = ProbeScheduler(
             settings=settings.probes, metrics=metrics.probes, store=store, host=host, clock=clock,
+            sign=marker.sign,
             # the same embedding cache and device as the traffic analysis
             classifier_loader=partial(load_refusal_judge, analysis=settings.analysis))
     triggers = None
@@ -276,5 +287,5 @@ def create_app(
         settings=settings, registry=registry, metrics=metrics, store=store, host=host,
         queue=queue, client=client, proxy_app=proxy, admin_app=admin_app, pipeline=pipeline,
         worker=worker, fingerprint=fingerprint, upstream=upstream, reports=reports,
-        triggers=triggers, probes=probes, clock=clock,
+        triggers=triggers, probes=probes, probe_marker=marker, clock=clock,
     )

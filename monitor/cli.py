@@ -17,6 +17,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from monitor.config import ConfigError, Settings, ignored_env_names, load_settings
+from monitor.untrusted import display_url
 
 if TYPE_CHECKING:
     from monitor.server import Bound
@@ -255,7 +256,7 @@ def _fail_paragraph(title: str, text: str) -> None:
 
 def _print_ready(settings: Settings, b: Bound, local: bool) -> None:
     lines = [
-        f"proxy     {b.proxy_url}  ->  {settings.upstream.url}"
+        f"proxy     {b.proxy_url}  ->  {display_url(settings.upstream.url)}"
         + ("  (embedded Gemma 3 270M)" if local else ""),
         f"metrics   {b.admin_url}/metrics",
         f"health    {b.admin_url}/healthz   {b.admin_url}/readyz",

@@ -94,6 +94,21 @@ class ProxySettings(_Section):
         description="largest request or response body kept for a sampled pair; larger bodies are "
         "still forwarded in full but the sample is dropped (reason too_large)",
     )
+    max_in_flight: int = Field(
+        1024, ge=0, description="requests proxied at once; more are answered 503 with "
+        "Retry-After instead of queueing (0 = no limit)"
+    )
+    retry_after_s: int = Field(
+        1, ge=0, description="seconds in the Retry-After header of a 503 for overload"
+    )
+    max_header_bytes: int = Field(
+        65536, ge=1024, description="largest request line plus headers (bytes) on the proxy and "
+        "admin ports; larger requests are answered 431 and never forwarded"
+    )
+    header_timeout_s: float = Field(
+        10.0, gt=0, description="seconds a client may take to send a request's headers; slower "
+        "ones are answered 408 and closed (slowloris)"
+    )
 
     _listen = field_validator("listen")(classmethod(lambda cls, v: _check_hostport(v)))
 
@@ -132,9 +147,9 @@ def read_secret_file(path: Path) -> str:
         raise ValueError(f"cannot read {str(path)!r} ({reason}); fix: point it at a readable "
                          "file holding the token") from None
     if not value:
-        raise ValueError(f"{str(path)!r} is empty, which would turn the admin API's "
-                         "authentication off; fix: write the token into it, or remove the key to "
-                         "run without authentication") from None
+        raise ValueError(f"{str(path)!r} is empty, which would turn that authentication off; "
+                         "fix: write the secret into it, or remove the key to run without "
+                         "authentication") from None
     return value
 
 
@@ -149,8 +164,21 @@ class SamplingSettings(_Section):
     queue_size: int = Field(1000, ge=1, description="bounded sample queue; full = drop and count")
     request_id_header: str = Field("x-request-id", description="header carrying the request id")
     probe_header: str = Field(
-        "x-tunewatch-probe", description="marker header of probe traffic (never sampled)"
+        "x-tunewatch-probe", description="marker header of probe traffic (never sampled; "
+        "signed, so a client cannot send it)"
     )
+    probe_secret_file: Path | None = Field(
+        None, description="file with the secret that signs probe markers, shared by a fleet so "
+        "the prober's probes pass every sidecar unsampled (default: random per process)"
+    )
+
+    @field_validator("probe_secret_file")
+    @classmethod
+    def _secret_file(cls, v: Path | None) -> Path | None:
+        if v is not None and len(read_secret_file(v)) < 16:
+            raise ValueError(f"{str(v)!r} holds fewer than 16 characters; fix: write a long "
+                             "random secret into it, e.g. `openssl rand -hex 32`")
+        return v
 
     @field_validator("routes")
     @classmethod

@@ -16,6 +16,7 @@ True
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit, urlunsplit
 
 REPLACEMENT = "\ufffd"
 _SURROGATES = re.compile("[\ud800-\udfff]")
@@ -36,3 +37,39 @@ def safe_token(value: str | None, *, max_chars: int = 128) -> str | None:
     if not cut.isprintable():
         cut = "".join(c if c.isprintable() else REPLACEMENT for c in cut)
     return cut or None
+
+
+def split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
+    """``http://user:pw@host/x`` -> ``("http://host/x", ("user", "pw"))``: a URL that can be shown
+    or logged, and the credentials it carried.
+
+    >>> split_credentials("http://bob:s3cret@127.0.0.1:8000/v1")
+    ('http://127.0.0.1:8000/v1', ('bob', 's3cret'))
+    >>> split_credentials("http://127.0.0.1:8000")
+    ('http://127.0.0.1:8000', None)
+    """
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url, None
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = host + (f":{parts.port}" if parts.port is not None else "")
+    bare = urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    return bare, (parts.username or "", parts.password or "")
+
+
+def display_url(url: str | None) -> str | None:
+    """A URL fit for a banner, a log line or ``/v1/status``: any password replaced by ``***``.
+
+    >>> display_url("https://bob:s3cret@models.internal/v1")
+    'https://bob:***@models.internal/v1'
+    """
+    if url is None:
+        return None
+    bare, creds = split_credentials(url)
+    if creds is None:
+        return url
+    scheme, rest = bare.split("://", 1)
+    user = creds[0] + (":***" if creds[1] else "")
+    return f"{scheme}://{user}@{rest}"

@@ -1,8 +1,10 @@
 """The upstream's health, polled: ``GET {upstream}/v1/models`` for readiness, and its model list as
 a deployment-fingerprint component (``upstream_models``).
 
-The poll carries the probe header, so it is never sampled when it goes through a sidecar. The
-clock and the fingerprint callback are injected.
+The poll carries the signed probe marker, so it is never sampled when it goes through a sidecar
+that shares the secret. Credentials in the upstream URL (``http://user:pass@host``) are sent as
+Basic auth and kept out of the URL that httpx logs. The clock and the fingerprint callback are
+injected.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from monitor.untrusted import safe_token
+from monitor.untrusted import safe_token, split_credentials
 
 log = logging.getLogger("tunewatch.upstream")
 
@@ -38,9 +40,12 @@ class UpstreamMonitor:
 
     def __init__(self, *, url: str, probe_header: str, interval_s: float,
                  observe_models: Callable[[str], object], on_error: Callable[[], None],
+                 sign: Callable[[str], str] = lambda run_id: run_id,
                  clock: Callable[[], float] = time.time) -> None:
-        self._url = url.rstrip("/") + "/v1/models"
+        bare, self._auth = split_credentials(url.rstrip("/"))
+        self._url = bare + "/v1/models"
         self._probe_header = probe_header
+        self._sign = sign
         self._interval_s = interval_s
         self._observe_models = observe_models
         self._on_error = on_error
@@ -51,8 +56,9 @@ class UpstreamMonitor:
         """GET {upstream}/v1/models: readiness, plus the model list as a fingerprint."""
         health = self.health
         try:
-            async with httpx.AsyncClient(timeout=5.0, trust_env=False) as client:
-                r = await client.get(self._url, headers={self._probe_header: "health"})
+            async with httpx.AsyncClient(timeout=5.0, trust_env=False, auth=self._auth) as client:
+                r = await client.get(self._url,
+                                     headers={self._probe_header: self._sign("health")})
             health.ok = r.status_code < 500
             health.error = None if health.ok else f"HTTP {r.status_code}"
             if r.status_code == 200:
