@@ -246,6 +246,7 @@ def create_app(
         batch_size=settings.analysis.batch_size,
         checkpoint=checkpoint,
         checkpoint_interval_s=settings.analysis.checkpoint_interval_s,
+        checkpoint_every_samples=settings.analysis.checkpoint_every_samples,
     )
 
     # -- probes and triggers ---------------------------------------------------------------------

@@ -241,6 +241,10 @@ class AnalysisSettings(_Section):
         50_000, ge=100, description="mean samples between false refusal-rate alarms"
     )
     checkpoint_interval_s: float = Field(60.0, gt=0, description="seconds between state saves")
+    checkpoint_every_samples: int = Field(
+        1000, ge=0, description="also save state after this many analysed samples (bounds what "
+        "a kill -9 loses at high traffic; 0 = only every checkpoint_interval_s)"
+    )
     max_decoded_bytes: int = Field(
         8 * 2**20, ge=1024, description="largest decoded (gzip, deflate, br, zstd) body the "
         "analysis reads; decoding stops there and the sample counts as unparseable"

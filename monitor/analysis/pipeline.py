@@ -17,7 +17,7 @@ import logging
 import time
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from detectors.features import word_count
 from monitor.analysis.bodies import MAX_DECODED
@@ -67,6 +67,13 @@ class Analyzer(Protocol):
     def status(self) -> dict[str, object]: ...
 
 
+@runtime_checkable
+class WarmsUp(Protocol):
+    """An analyzer with work to do before the first batch (load a model, restore detectors)."""
+
+    def warm_up(self) -> None: ...
+
+
 class Pipeline:
     def __init__(
         self,
@@ -97,6 +104,17 @@ class Pipeline:
     def _fail(self, stage: str) -> None:
         self.metrics.monitor_error(stage)
         self.stage_failures[stage] = self.stage_failures.get(stage, 0) + 1
+
+    def warm_up(self) -> None:
+        """Let each analyzer that can get ready before the first sample (on the worker thread);
+        a failure is counted under ``featurize`` and the analyzer tries again on its first batch."""
+        for analyzer in self.analyzers:
+            if isinstance(analyzer, WarmsUp):
+                try:
+                    analyzer.warm_up()
+                except Exception:
+                    self._fail("featurize")
+                    log.warning("analyzer %s could not warm up", analyzer.name)
 
     def process(self, samples: Sequence[Sample]) -> list[Processed]:
         batch = [p for p in (self._prepare(s) for s in samples) if p is not None]
