@@ -462,3 +462,21 @@ def test_no_pod_gets_service_link_variables(helm: HelmWorker, variant: str) -> N
     assert workloads
     for w in workloads:
         assert _pod_spec(w)["enableServiceLinks"] is False, w["metadata"]["name"]
+
+
+def test_the_probe_secret_is_shared_by_every_pod(helm: HelmWorker) -> None:
+    """The prober's probes pass the sidecars unsampled only when every pod verifies the marker
+    with the same secret (issue 13, finding 5)."""
+    values = _values("secrets-values.yaml")
+    values["secrets"]["probeSecret"] = {"existingSecret": "tunewatch-probe", "key": "secret"}
+    values["config"]["sampling"] = {"rate": 0.25}
+    r = helm.render(values)
+    for wl in _workloads(r):
+        secrets = {v["secret"]["secretName"] for v in _pod_spec(wl)["volumes"] if "secret" in v}
+        assert "tunewatch-probe" in secrets, wl["metadata"]["name"]
+    for key in ("config.yaml", "prober.yaml"):
+        sampling = _config(r, key)["sampling"]
+        assert sampling == {"rate": 0.25,
+                            "probe_secret_file": "/etc/tunewatch/secrets/probe/secret"}, key
+    plain = _config(helm.render(_values("secrets-values.yaml")), "config.yaml")
+    assert "probe_secret_file" not in plain.get("sampling", {})
