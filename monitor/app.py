@@ -47,12 +47,14 @@ from monitor.probes import api as probes_api
 from monitor.probes.scheduler import ProbeScheduler
 from monitor.proxy.app import ProxyApp
 from monitor.proxy.health import UpstreamMonitor
+from monitor.proxy.marker import ProbeMarker
 from monitor.proxy.sampler import SampleQueue, SamplingPolicy
 from monitor.proxy.upstream import AiohttpUpstream, HttpxUpstream, make_upstream
 from monitor.store import Store
 from monitor.triggers import api as triggers_api
 from monitor.triggers.evidence import EvidenceSources
 from monitor.triggers.service import TriggerService
+from monitor.untrusted import display_url
 
 log = logging.getLogger("tunewatch.app")
 
@@ -93,7 +95,7 @@ class Reports:
         s = self.settings
         return {
             "version": __version__,
-            "upstream": {"url": s.upstream.url, "client": s.upstream.client,
+            "upstream": {"url": display_url(s.upstream.url), "client": s.upstream.client,
                          "models": self.upstream.health.models},
             "sampling": {"rate": s.sampling.rate, "routes": s.sampling.routes,
                          "queue_depth": self.queue.qsize(), "queue_size": s.sampling.queue_size},
@@ -123,6 +125,7 @@ class Daemon:
     triggers: TriggerService | None
     probes: ProbeScheduler | None
     governance: Governance
+    probe_marker: ProbeMarker
     clock: Callable[[], float] = time.time
     _background: list[asyncio.Task[None]] = field(default_factory=list, init=False, repr=False)
 
@@ -194,6 +197,9 @@ def create_app(
     registry.register(DetectorCollector(host))
 
     # -- the hot path ------------------------------------------------------------------------
+    secret_file = settings.sampling.probe_secret_file
+    marker = (ProbeMarker.from_file(secret_file, clock=clock) if secret_file is not None
+              else ProbeMarker.random(clock=clock))  # signs this daemon's probes and polls
     queue = SampleQueue(maxsize=settings.sampling.queue_size, metrics=metrics.sampling)
     up = settings.upstream
     client = make_upstream(up.client, connect_timeout_s=up.connect_timeout_s,
@@ -207,7 +213,11 @@ def create_app(
         queue=queue,
         request_id_header=settings.sampling.request_id_header,
         probe_header=settings.sampling.probe_header,
+        marker=marker,
         max_capture_bytes=settings.proxy.max_capture_bytes,
+        max_in_flight=settings.proxy.max_in_flight,
+        retry_after_s=settings.proxy.retry_after_s,
+        upload_stall_s=up.read_timeout_s,
     )
 
     # -- analysis ------------------------------------------------------------------------------
@@ -219,6 +229,12 @@ def create_app(
     for collector in governance.collectors():
         registry.register(collector)
     samples = SampleStore(store)
+    upstream = UpstreamMonitor(  # its model list says which models are the deployment's
+        url=up.url or "", probe_header=settings.sampling.probe_header, sign=marker.sign,
+        interval_s=settings.deployment.poll_models_interval_s,
+        observe_models=partial(fingerprint.observe, "upstream_models"),
+        on_error=partial(metrics.deployment.monitor_error, "fingerprint"), clock=clock,
+        reports=governance.adapters)
     if analyzers is None:
         analyzers = build_analyzers(settings, metrics=metrics.analysis, store=store, host=host,
                                     clock=clock)
@@ -231,6 +247,8 @@ def create_app(
         max_retained_chars=settings.privacy.max_retained_chars,
         analyzers=analyzers,
         clock=clock,
+        max_decoded_bytes=settings.analysis.max_decoded_bytes,
+        deployment_models=lambda: upstream.health.models,
     )
     retention_s = settings.store.retention_days * 86400.0
 
@@ -249,19 +267,15 @@ def create_app(
         batch_size=settings.analysis.batch_size,
         checkpoint=checkpoint,
         checkpoint_interval_s=settings.analysis.checkpoint_interval_s,
+        checkpoint_every_samples=settings.analysis.checkpoint_every_samples,
     )
-    upstream = UpstreamMonitor(
-        url=up.url or "", probe_header=settings.sampling.probe_header,
-        interval_s=settings.deployment.poll_models_interval_s,
-        observe_models=partial(fingerprint.observe, "upstream_models"),
-        on_error=partial(metrics.deployment.monitor_error, "fingerprint"), clock=clock,
-        reports=governance.adapters)
 
     # -- probes and triggers ---------------------------------------------------------------------
     probes = None
     if settings.probes.enabled:
         probes = ProbeScheduler(
             settings=settings.probes, metrics=metrics.probes, store=store, host=host, clock=clock,
+            sign=marker.sign,
             # the same embedding cache and device as the traffic analysis
             classifier_loader=partial(load_refusal_judge, analysis=settings.analysis))
     triggers = None
@@ -310,5 +324,6 @@ def create_app(
         settings=settings, registry=registry, metrics=metrics, store=store, host=host,
         queue=queue, client=client, proxy_app=proxy, admin_app=admin_app, pipeline=pipeline,
         worker=worker, fingerprint=fingerprint, upstream=upstream, reports=reports,
-        triggers=triggers, probes=probes, governance=governance, clock=clock,
+        triggers=triggers, probes=probes, governance=governance, probe_marker=marker,
+        clock=clock,
     )

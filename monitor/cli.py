@@ -17,7 +17,8 @@ from rich.markup import escape
 from rich.panel import Panel
 
 from monitor import demo as demo_story
-from monitor.config import ConfigError, Settings, load_settings
+from monitor.config import ConfigError, Settings, ignored_env_names, load_settings
+from monitor.untrusted import display_url
 
 if TYPE_CHECKING:
     from monitor.app import Daemon
@@ -61,6 +62,11 @@ def _configure_logging(level: str) -> None:
     )
     # httpx logs every request URL at INFO (the upstream poll, with any password in the URL)
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    ignored = ignored_env_names()
+    if ignored:  # Kubernetes service links for a Service named tunewatch*: names only
+        logging.getLogger("tunewatch.config").warning(
+            "ignoring environment variables that are not settings (Kubernetes service links; "
+            "set enableServiceLinks: false in the pod spec to drop them): %s", ", ".join(ignored))
 
 
 def _load(config: Path | None, overrides: dict[str, Any] | None = None) -> Settings:
@@ -75,8 +81,9 @@ def _load(config: Path | None, overrides: dict[str, Any] | None = None) -> Setti
 def _print_problems(exc: ConfigError) -> None:
     console.print(f"[bold red]invalid configuration[/bold red] ({exc.source}):", soft_wrap=True)
     for p in exc.problems:
-        console.print(f"  [bold]{escape(p.key)}[/bold]: {escape(p.message)}", soft_wrap=True,
-                      highlight=False)
+        where = f" (from {escape(p.origin)})" if p.origin else ""
+        console.print(f"  [bold]{escape(p.key)}[/bold]{where}: {escape(p.message)}",
+                      soft_wrap=True, highlight=False)
         console.print(f"      [green]fix:[/green] {escape(p.fix)}", soft_wrap=True,
                       highlight=False)
 
@@ -333,7 +340,7 @@ def _fail_paragraph(title: str, text: str) -> None:
 
 def _print_ready(settings: Settings, b: Bound, note: str) -> None:
     lines = [
-        f"proxy     {b.proxy_url}  ->  {settings.upstream.url}{note}",
+        f"proxy     {b.proxy_url}  ->  {display_url(settings.upstream.url)}{note}",
         f"metrics   {b.admin_url}/metrics",
         f"health    {b.admin_url}/healthz   {b.admin_url}/readyz",
         f"status    {b.admin_url}/v1/status   (API docs: {b.admin_url}/docs)",

@@ -4,6 +4,12 @@ Precedence (highest first): environment variables, the YAML file, defaults. Nest
 double underscore in the environment, e.g. ``TUNEWATCH_SAMPLING__RATE=0.5`` or
 ``TUNEWATCH_UPSTREAM__URL=http://127.0.0.1:8000``. Unknown keys are errors, so a typo fails loudly.
 
+The one exception: the variables Kubernetes injects for a Service named ``tunewatch`` (or
+``tunewatch-*``) into every pod of the namespace (``TUNEWATCH_SERVICE_HOST``,
+``TUNEWATCH_PORT_8000_TCP_ADDR``, ...; see :data:`SERVICE_LINK`) are not settings and are ignored;
+:func:`ignored_env_names` lists them so the CLI can say so once. Secrets files (``*_file`` keys)
+must exist and hold a value: an empty admin token would turn authentication off.
+
 >>> s = load_settings(None, environ={"TUNEWATCH_SAMPLING__RATE": "0.25"})
 >>> s.sampling.rate, s.proxy.listen
 (0.25, '127.0.0.1:8080')
@@ -17,7 +23,8 @@ sampling.rate
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import UnionType
@@ -89,6 +96,21 @@ class ProxySettings(_Section):
         description="largest request or response body kept for a sampled pair; larger bodies are "
         "still forwarded in full but the sample is dropped (reason too_large)",
     )
+    max_in_flight: int = Field(
+        1024, ge=0, description="requests proxied at once; more are answered 503 with "
+        "Retry-After instead of queueing (0 = no limit)"
+    )
+    retry_after_s: int = Field(
+        1, ge=0, description="seconds in the Retry-After header of a 503 for overload"
+    )
+    max_header_bytes: int = Field(
+        65536, ge=1024, description="largest request line plus headers (bytes) on the proxy and "
+        "admin ports; larger requests are answered 431 and never forwarded"
+    )
+    header_timeout_s: float = Field(
+        10.0, gt=0, description="seconds a client may take to send a request's headers; slower "
+        "ones are answered 408 and closed (slowloris)"
+    )
 
     _listen = field_validator("listen")(classmethod(lambda cls, v: _check_hostport(v)))
 
@@ -102,12 +124,35 @@ class AdminSettings(_Section):
 
     _listen = field_validator("listen")(classmethod(lambda cls, v: _check_hostport(v)))
 
+    @field_validator("token_file")
+    @classmethod
+    def _token_file(cls, v: Path | None) -> Path | None:
+        if v is not None:
+            read_secret_file(v)
+        return v
+
     def resolved_token(self) -> str | None:
         if self.token:
             return self.token
         if self.token_file is not None:
-            return self.token_file.read_text(encoding="utf-8").strip() or None
+            return read_secret_file(self.token_file)
         return None
+
+
+def read_secret_file(path: Path) -> str:
+    """The stripped content of a secrets file; ``ValueError`` (naming the fix) when it cannot be
+    read or is empty, since an empty token would silently turn authentication off."""
+    try:
+        value = path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+        raise ValueError(f"cannot read {str(path)!r} ({reason}); fix: point it at a readable "
+                         "file holding the token") from None
+    if not value:
+        raise ValueError(f"{str(path)!r} is empty, which would turn that authentication off; "
+                         "fix: write the secret into it, or remove the key to run without "
+                         "authentication") from None
+    return value
 
 
 class SamplingSettings(_Section):
@@ -121,8 +166,21 @@ class SamplingSettings(_Section):
     queue_size: int = Field(1000, ge=1, description="bounded sample queue; full = drop and count")
     request_id_header: str = Field("x-request-id", description="header carrying the request id")
     probe_header: str = Field(
-        "x-tunewatch-probe", description="marker header of probe traffic (never sampled)"
+        "x-tunewatch-probe", description="marker header of probe traffic (never sampled; "
+        "signed, so a client cannot send it)"
     )
+    probe_secret_file: Path | None = Field(
+        None, description="file with the secret that signs probe markers, shared by a fleet so "
+        "the prober's probes pass every sidecar unsampled (default: random per process)"
+    )
+
+    @field_validator("probe_secret_file")
+    @classmethod
+    def _secret_file(cls, v: Path | None) -> Path | None:
+        if v is not None and len(read_secret_file(v)) < 16:
+            raise ValueError(f"{str(v)!r} holds fewer than 16 characters; fix: write a long "
+                             "random secret into it, e.g. `openssl rand -hex 32`")
+        return v
 
     @field_validator("routes")
     @classmethod
@@ -185,6 +243,14 @@ class AnalysisSettings(_Section):
         50_000, ge=100, description="mean samples between false refusal-rate alarms"
     )
     checkpoint_interval_s: float = Field(60.0, gt=0, description="seconds between state saves")
+    checkpoint_every_samples: int = Field(
+        1000, ge=0, description="also save state after this many analysed samples (bounds what "
+        "a kill -9 loses at high traffic; 0 = only every checkpoint_interval_s)"
+    )
+    max_decoded_bytes: int = Field(
+        8 * 2**20, ge=1024, description="largest decoded (gzip, deflate, br, zstd) body the "
+        "analysis reads; decoding stops there and the sample counts as unparseable"
+    )
     cache_dir: Path | None = Field(
         None, description="where distilled embeddings and the demo model are cached "
         "(default: $XDG_CACHE_HOME/tunewatch, else ~/.cache/tunewatch)"
@@ -283,9 +349,11 @@ class Problem:
     key: str
     message: str
     fix: str
+    origin: str | None = None  # where the value came from: the env variable or the file
 
     def __str__(self) -> str:
-        return f"{self.key}: {self.message} -- fix: {self.fix}"
+        where = f" (from {self.origin})" if self.origin else ""
+        return f"{self.key}{where}: {self.message} -- fix: {self.fix}"
 
 
 class ConfigError(ValueError):
@@ -318,6 +386,10 @@ def read_yaml(path: Path) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(str(path), [Problem("<file>", str(exc), "pass an existing file")]) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(str(path), [Problem(
+            "<file>", f"not UTF-8 text (byte {exc.start} is 0x{text_byte(exc):02x})",
+            "save the file as UTF-8")]) from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -357,6 +429,10 @@ def _walk(annotation: Any, part: Any) -> Any:
     return None
 
 
+def text_byte(exc: UnicodeDecodeError) -> int:
+    return exc.object[exc.start]
+
+
 def _describe(model: type[BaseModel], loc: tuple[Any, ...]) -> str | None:
     """The field description at ``loc`` (used as the fix hint)."""
     current: Any = model
@@ -384,16 +460,18 @@ def _model_of(annotation: Any) -> Any:
     return annotation
 
 
-def _problems(exc: ValidationError, model: type[BaseModel]) -> list[Problem]:
+def _problems(exc: ValidationError, model: type[BaseModel],
+              origin: Callable[[tuple[Any, ...]], str | None] = lambda loc: None) -> list[Problem]:
     out: list[Problem] = []
     for err in exc.errors():
         loc = tuple(err.get("loc", ()))
         key = ".".join(str(p) for p in loc) or "<root>"
+        where = origin(loc)
         msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
         if err.get("type") == "extra_forbidden":
             parent = _describe_fields(model, loc[:-1])
             fix = f"remove it or fix the spelling; valid keys here: {parent}"
-            out.append(Problem(key, "unknown key", fix))
+            out.append(Problem(key, "unknown key", fix, where))
             continue
         # validators of the sections may say the fix themselves ("...; fix: ...")
         msg, has_fix, own_fix = msg.partition("; fix: ")
@@ -401,7 +479,7 @@ def _problems(exc: ValidationError, model: type[BaseModel]) -> list[Problem]:
             msg = f"{msg} (got {err['input']!r})"
         desc = _describe(model, loc)
         fix = own_fix if has_fix else f"expected {desc}" if desc else "see tunewatch.example.yaml"
-        out.append(Problem(key, msg, fix))
+        out.append(Problem(key, msg, fix, where))
     return out
 
 
@@ -424,8 +502,8 @@ def load_settings(
     ``overrides`` (e.g. from CLI flags, as nested dicts) win over everything else.
     """
     data = read_yaml(path) if path is not None else {}
-    source = str(path) if path is not None else "environment"
     env = dict(os.environ if environ is None else environ)
+    env_tree = _env_tree(env)
 
     class _Loaded(Settings):
         @classmethod
@@ -439,15 +517,50 @@ def load_settings(
         ) -> tuple[PydanticBaseSettingsSource, ...]:
             return (
                 init_settings,
-                _DictSource(settings_cls, _env_tree(env)),
+                _DictSource(settings_cls, env_tree),
                 _DictSource(settings_cls, data),
             )
+
+    def origin(loc: tuple[Any, ...]) -> str | None:
+        """Who set the value at ``loc``: a flag (None), an env variable, or the file."""
+        for tree, name in ((overrides, None), (env_tree, "env"), (data, str(path))):
+            if _holds(tree, loc):
+                return _env_name(loc, env) if name == "env" else name
+        return None
 
     try:
         loaded = _Loaded(**overrides)
     except ValidationError as exc:
-        raise ConfigError(source, _problems(exc, Settings)) from exc
+        problems = _problems(exc, Settings, origin)
+        from_file = path is not None and any(p.origin == str(path) for p in problems)
+        from_env = any(p.origin is not None and p.origin.startswith("TUNEWATCH_")
+                       for p in problems)
+        source = (f"{path} and environment" if from_file and from_env else
+                  str(path) if from_file else "environment")
+        raise ConfigError(source, problems) from exc
     return loaded
+
+
+def _holds(tree: Mapping[str, Any], loc: tuple[Any, ...]) -> bool:
+    """Whether the nested mapping ``tree`` has a value on the path ``loc`` (or above it)."""
+    node: Any = tree
+    for part in loc:
+        if not isinstance(node, Mapping) or part not in node:
+            return False
+        node = node[part]
+        if not isinstance(node, Mapping):
+            return True
+    return True
+
+
+def _env_name(loc: tuple[Any, ...], environ: Mapping[str, str]) -> str:
+    """The environment variable that set ``loc`` (or the one of its closest parent)."""
+    for n in range(len(loc), 0, -1):
+        want = "TUNEWATCH_" + "__".join(str(p) for p in loc[:n]).upper()
+        for name in environ:
+            if name.upper() == want:
+                return name
+    return "environment"
 
 
 def default_cache_dir() -> Path:
@@ -457,11 +570,30 @@ def default_cache_dir() -> Path:
     return Path(xdg) / "tunewatch" if xdg else Path.home() / ".cache" / "tunewatch"
 
 
+# Kubernetes' service links (docker-link style) for a Service named tunewatch[-X]:
+# <SVC>_SERVICE_HOST, <SVC>_SERVICE_PORT[_<PORT NAME>], <SVC>_PORT[_<N>_<PROTO>[_PROTO|_PORT|_ADDR]]
+SERVICE_LINK = re.compile(
+    r"TUNEWATCH(?:_[A-Z0-9_]+?)?_(?:SERVICE_HOST|SERVICE_PORT(?:_[A-Z0-9_]+)?"
+    r"|PORT(?:_[0-9]+_(?:TCP|UDP|SCTP)(?:_(?:PROTO|PORT|ADDR))?)?)")
+
+
+def ignored_env_names(environ: Mapping[str, str] | None = None) -> list[str]:
+    """``TUNEWATCH_*`` variables that are Kubernetes service links, not settings: names of the
+    service-link shape whose first part is not a settings section (sorted; never the values)."""
+    env = os.environ if environ is None else environ
+    sections = set(Settings.model_fields)
+    return sorted(name for name in env
+                  if SERVICE_LINK.fullmatch(name.upper()) is not None
+                  and name[len("TUNEWATCH_"):].lower().split("__")[0] not in sections)
+
+
 def _env_tree(environ: Mapping[str, str]) -> dict[str, Any]:
-    """``TUNEWATCH_A__B=v`` -> ``{"a": {"b": "v"}}`` from an explicit mapping (testable)."""
+    """``TUNEWATCH_A__B=v`` -> ``{"a": {"b": "v"}}`` from an explicit mapping (testable); service
+    links (:func:`ignored_env_names`) are left out."""
     tree: dict[str, Any] = {}
+    foreign = set(ignored_env_names(environ))
     for name, value in environ.items():
-        if not name.upper().startswith("TUNEWATCH_"):
+        if not name.upper().startswith("TUNEWATCH_") or name in foreign:
             continue
         parts = name[len("TUNEWATCH_") :].lower().split("__")
         node = tree

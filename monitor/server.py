@@ -1,7 +1,9 @@
 """Runs the proxy and admin apps as two uvicorn servers in one event loop.
 
 Sockets are bound before the servers start, so port 0 works and the bound addresses are known
-up front (tests and the CLI print them).
+up front (tests and the CLI print them). Both servers speak HTTP through
+:mod:`monitor.proxy.protocol` (header size limit, header timeout, HTTP/1.0 framing); refusals on
+the proxy port are counted in ``tunewatch_requests_rejected_total``.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import uvicorn
 from monitor.app import Daemon
 from monitor.config import split_hostport
 from monitor.proxy.app import ResponseAborted
+from monitor.proxy.protocol import Reject, guarded_protocol
 
 log = logging.getLogger("tunewatch.server")
 
@@ -83,11 +86,14 @@ class Bound:
         return "http://" + address(self.admin)
 
 
-def _config(app: Any, log_level: str) -> uvicorn.Config:
+def _config(app: Any, daemon: Daemon, on_reject: Reject | None = None) -> uvicorn.Config:
+    proxy = daemon.settings.proxy
     return uvicorn.Config(
         app,
+        http=guarded_protocol(max_header_bytes=proxy.max_header_bytes,
+                              header_timeout_s=proxy.header_timeout_s, on_reject=on_reject),
         lifespan="off",
-        log_level=log_level,
+        log_level=daemon.settings.log_level,
         access_log=False,
         server_header=False,
         date_header=False,
@@ -110,9 +116,8 @@ async def serve(
     for f in (_QuietAborts(), _OneLifecycleLog()):
         if not any(type(g) is type(f) for g in uvicorn_log.filters):
             uvicorn_log.addFilter(f)
-    level = daemon.settings.log_level
-    proxy_server = _Server(_config(daemon.proxy_app, level))
-    admin_server = _Server(_config(daemon.admin_app, level))
+    proxy_server = _Server(_config(daemon.proxy_app, daemon, daemon.metrics.proxy.reject))
+    admin_server = _Server(_config(daemon.admin_app, daemon))
     loop = asyncio.get_running_loop()
     if install_signal_handlers:
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -84,6 +84,15 @@ class EmbeddingDriftAnalyzer:
             self._host.add_drift(name, det, slot=self._states.slot(name))
         self._installed = True
 
+    def warm_up(self) -> None:
+        """Load the embedder and install a known reference (the configured file or a saved
+        bootstrap), so the detectors are restored and exported before the first sample."""
+        try:
+            self._load()
+        except Exception as exc:
+            self.error = f"{type(exc).__name__}: embedder {self._kind} unavailable"
+            raise StageError("featurize", self.error) from exc
+
     def process(self, batch: Sequence[Processed]) -> None:
         items = [p for p in batch if p.exchange is not None]
         if not items:

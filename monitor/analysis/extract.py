@@ -17,13 +17,16 @@ Texts:
 - ``finish_reason``: the last one seen for that choice. ``/v1/responses`` statuses are mapped to the
   chat vocabulary: completed -> ``stop``, incomplete max_output_tokens -> ``length``,
   content_filter -> ``content_filter``.
+- ``model``: the ``model`` of the upstream's answer, never the request's (the request is the
+  client's word; only the upstream says what answered), one line of at most 256 characters
+  (redact it before storing: an upstream may echo what the client sent).
 - ``error``: the upstream's error message (first 300 characters; may echo user text, so redact it
   like the other texts), ``"HTTP <status>"`` when an error status has no readable message, or
   ``"stream truncated"`` when a stream ended without ``[DONE]``/a terminal event and without any
   finish reason.
 
-Bodies are decoded per ``Content-Encoding`` (gzip, deflate; br only when ``brotli`` is installed),
-then as UTF-8 with ``errors="replace"``; lone surrogates from JSON escapes become U+FFFD. A body
+Bodies are decoded per ``Content-Encoding`` (gzip, deflate, br, zstd; a request body without a
+declared encoding is still read as gzip when it starts with the gzip magic), then as UTF-8 with ``errors="replace"``; lone surrogates from JSON escapes become U+FFFD. A body
 that cannot be understood raises :class:`ExtractError` whose message names the part and the
 reason, never payload text.
 
@@ -52,7 +55,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,11 +66,12 @@ from monitor.analysis.bodies import (
     looks_like_sse,
     sse_events,
 )
+from monitor.untrusted import safe_text, safe_token
 
 __all__ = ["Exchange", "ExtractError", "extract", "route_kind", "system_prompt_sha256"]
 
 _ERROR_CHARS = 300
-_SURROGATES = re.compile("[\ud800-\udfff]")
+_MODEL_CHARS = 256
 
 
 @dataclass(frozen=True)
@@ -116,12 +119,16 @@ def route_kind(route: str) -> str | None:
 
 def extract(route: str, request_body: bytes, response_body: bytes, *,
             response_content_type: str | None, response_content_encoding: str | None,
-            status: int, max_decoded_bytes: int = MAX_DECODED) -> Exchange | None:
+            status: int, max_decoded_bytes: int = MAX_DECODED,
+            request_content_encoding: str | None = None) -> Exchange | None:
     """Parse one captured exchange; ``None`` for routes that are not analysed."""
     kind = route_kind(route)
     if kind is None:
         return None
-    if request_body[:2] == b"\x1f\x8b":  # a gzipped request body (no header is passed in)
+    if request_content_encoding:
+        request_body = decode_content(request_body, request_content_encoding, max_decoded_bytes,
+                                      "request")
+    elif request_body[:2] == b"\x1f\x8b":  # gzip magic without a declared encoding
         request_body = decode_content(request_body, "gzip", max_decoded_bytes, "request")
     request = load_json(request_body, "request")
     if not isinstance(request, dict):
@@ -132,7 +139,6 @@ def extract(route: str, request_body: bytes, response_body: bytes, *,
         prompt, system = _completion_prompt(request), None
     else:
         prompt, system = _responses_prompt(request)
-    req_model = request.get("model") if isinstance(request.get("model"), str) else None
 
     body = decode_content(response_body, response_content_encoding, max_decoded_bytes)
     ctype = (response_content_type or "").lower()
@@ -145,9 +151,9 @@ def extract(route: str, request_body: bytes, response_body: bytes, *,
     return Exchange(
         route=route.split("?", 1)[0], prompt=_clean(prompt),
         system_prompt=None if system is None else _clean(system),
-        response=_clean(out.text()), finish_reason=out.finish_reason(),
-        model=out.model or req_model, streamed=out.streamed, usage=out.usage,
-        error=None if out.error is None else _clean(out.error[:_ERROR_CHARS]))
+        response=_clean(out.text()), finish_reason=safe_token(out.finish_reason(), max_chars=64),
+        model=safe_token(out.model, max_chars=_MODEL_CHARS), streamed=out.streamed,
+        usage=out.usage, error=None if out.error is None else _clean(out.error[:_ERROR_CHARS]))
 
 
 # ----------------------------------------------------------------------------------- text
@@ -157,7 +163,7 @@ def _str(value: Any) -> str:
 
 
 def _clean(text: str) -> str:
-    return _SURROGATES.sub("\ufffd", text)
+    return safe_text(text)
 
 
 # -------------------------------------------------------------------------------------- prompts

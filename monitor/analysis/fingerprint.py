@@ -5,7 +5,9 @@ from the upstream's ``GET /v1/models``, from configuration (output filter and sc
 from the governance loop (one digest of the verified artefacts, one of the adapters the server
 reports). Seen values persist in SQLite so that a restart is not mistaken for a change, while a
 change that happened across a restart is still noticed. Only hashes and model ids are stored or
-exported.
+exported; every value is made one printable line of at most :data:`MAX_VALUE_CHARS` characters
+first (``monitor/untrusted.py``), and is recorded in memory only once the store has it, so a value
+the store refuses leaves the tracker as it was.
 
 Two events, two kinds of listener:
 
@@ -47,8 +49,11 @@ from dataclasses import dataclass
 
 from monitor.metrics.deployment import DEPLOYMENT_COMPONENTS, DeploymentMetrics
 from monitor.store import Store
+from monitor.untrusted import safe_token
 
 log = logging.getLogger("tunewatch.fingerprint")
+
+MAX_VALUE_CHARS = 256
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS fingerprint (
@@ -150,6 +155,10 @@ class FingerprintTracker:
         never seen before (apps that alternate between known system prompts are not changes)."""
         if component not in DEPLOYMENT_COMPONENTS:
             raise ValueError(f"unknown fingerprint component {component!r}")
+        safe = safe_token(value, max_chars=MAX_VALUE_CHARS)
+        if safe is None:
+            return None
+        value = safe
         now = self._clock()
         with self._lock:
             before = self._current.get(component)
@@ -157,8 +166,6 @@ class FingerprintTracker:
                 return None
             seen = self._seen.setdefault(component, set())
             is_new = value not in seen
-            seen.add(value)
-            self._current[component] = value
             with self._store.transaction() as db:
                 db.execute(
                     "INSERT INTO fingerprint VALUES (?, ?, ?, ?) ON CONFLICT(component, value) "
@@ -170,6 +177,8 @@ class FingerprintTracker:
                     "DO UPDATE SET value = excluded.value, since = excluded.since",
                     (component, value, now),
                 )
+            seen.add(value)
+            self._current[component] = value
             self._metrics.show(component, value, previous=before)
         change = Change(component=component, before=before, after=value, at=now,
                         first_seen=is_new)

@@ -13,15 +13,17 @@ shows it cannot match:
                  GitHub ``ghp_``/``gho_``/``github_pat_``, Slack ``xox?-``, Google ``AIza...``,
                  Stripe ``sk_live_``/``rk_live_``, Hugging Face ``hf_``.
 ``secret``       the value of a generic assignment whose name ends in api_key, token, secret,
-                 password, ... (``API_KEY=...``, ``"token": "..."``, ``password: ...``); the name
+                 password, session, sid, ... (``API_KEY=...``, ``"token": "..."``,
+                 ``password: ...``, ``session=...`` in a cookie or in prose); the name
                  is kept. After ``=`` or in quotes any value of 4+ characters is redacted; after a
                  bare ``:`` (prose such as "Password: required") only a value with a letter and a
                  digit, or 24+ characters.
 ``email``        ASCII addresses.
 ``iban``         upper-case IBANs (spaces allowed) of a known country with that country's length
                  and a valid mod-97 checksum.
-``card``         13-19 digit card numbers (contiguous, 4-4-4-4[-1..3] or 4-6-4/5 with spaces or
-                 dashes) starting with 2-6 (the card networks' IIN ranges) and passing Luhn.
+``card``         13-19 digit card numbers (contiguous, 4-4-4-4[-1..3] or 4-6-4/5 with spaces,
+                 dashes or dots) starting with 2-6 (the card networks' IIN ranges) and passing
+                 Luhn.
 ``ssn``          US SSNs ``AAA-GG-SSSS`` excluding area 000/666/9xx, group 00, serial 0000.
 ``ipv6``         valid IPv6 addresses with at least three non-empty groups or one group of 3+
                  hex digits (so ``x[1::2]`` slices and ``a::b`` stay).
@@ -32,6 +34,10 @@ shows it cannot match:
                  ``415-555-2671`` / ``1-800-555-0199`` (area and exchange 2-9xx), and trunk-prefix
                  national numbers ``020 7946 0958`` / ``01 23 45 67 89`` (one separator kind,
                  9-12 digits). Plain digit runs, years, prices, dates and versions are not phones.
+
+Text that is not ASCII is first put in Unicode NFKC form and every other decimal digit mapped to
+its ASCII digit, so full-width or other-script digits and letters (``４１１１ ...``,
+``ｊａｎｅ＠ｅｘａｍｐｌｅ．ｃｏｍ``) are found like their ASCII forms; the stored text is that form.
 
 Every pattern uses bounded quantifiers and unambiguous repetition, so the cost is linear in the
 text length (about 8 MB/s on text without findings, 1.5 MB/s on text dense with them, on one
@@ -61,6 +67,8 @@ from __future__ import annotations
 import functools
 import ipaddress
 import re
+import sys
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -225,7 +233,7 @@ def _iban(m: re.Match[str]) -> str | None:
     return None
 
 
-_CARD_SEP = re.compile(r"[ -]")
+_CARD_SEP = re.compile(r"[ .-]")
 
 
 def _card(m: re.Match[str]) -> str | None:
@@ -269,7 +277,7 @@ def _trimmed_phone(check: Callable[[str], bool]) -> Replacer:
 
 def _has_secret_name(text: str) -> bool:
     low = text.lower()
-    return any(word in low for word in ("key", "token", "secret", "passw", "pwd"))
+    return any(word in low for word in ("key", "token", "secret", "passw", "pwd", "sess", "sid"))
 
 
 # ------------------------------------------------------------------------------------ patterns
@@ -280,7 +288,7 @@ def _has_secret_name(text: str) -> bool:
 _NANP = r"[2-9][0-9]{2}[ .-][0-9]{4}(?![0-9]|[.-][0-9])"  # exchange and line number
 _SECRET_NAMES = (r"api[_-]?key|apikey|access[_-]?key|secret[_-]?key|client[_-]?secret|"
                  r"auth[_-]?token|access[_-]?token|refresh[_-]?token|token|secret|password|"
-                 r"passwd|pwd")
+                 r"passwd|pwd|session[_-]?id|sessionid|sessid|session|sid")
 
 Prefilter = Callable[[str], bool]
 
@@ -329,8 +337,8 @@ _BUILTIN: tuple[tuple[str, str, Replacer, Prefilter | None], ...] = (
      _iban, None),
     ("card",
      r"[2-6](?<![0-9].)(?<![0-9][ -].)(?:[0-9]{12,18}"
-     r"|[0-9]{3}([ -])[0-9]{4}\1[0-9]{4}\1[0-9]{4}(?:\1[0-9]{1,3})?"
-     r"|[0-9]{3}([ -])[0-9]{6}\2[0-9]{4,5})(?![0-9])",
+     r"|[0-9]{3}([ .-])[0-9]{4}\1[0-9]{4}\1[0-9]{4}(?:\1[0-9]{1,3})?"
+     r"|[0-9]{3}([ .-])[0-9]{6}\2[0-9]{4,5})(?![0-9])",
      _card, None),
     ("ssn",
      r"[0-8](?<![0-9-].)[0-9]{2}(?<!000)(?<!666)-(?!00)[0-9]{2}-(?!0000)[0-9]{4}"
@@ -405,6 +413,8 @@ class Redactor:
     def __call__(self, text: str) -> RedactionResult:
         if not isinstance(text, str):
             raise TypeError(f"redact() needs a str, got {type(text).__name__}")
+        if not text.isascii():
+            text = unicodedata.normalize("NFKC", text).translate(_decimal_digits())
         counts: dict[str, int] = {}
         # A placeholder can turn its neighbour into a separate token that a boundary-anchored
         # pattern now matches ("0958api_key=x" -> "[REDACTED:PHONE]api_key=x"), so passes repeat
@@ -459,6 +469,13 @@ class Redactor:
         if obj is None or isinstance(obj, (bool, int, float)):
             return obj
         raise TypeError(f"redact_json: unsupported value of type {type(obj).__name__}")
+
+
+@functools.lru_cache(maxsize=1)
+def _decimal_digits() -> dict[int, str]:
+    """Every Unicode decimal digit that is not ASCII -> its ASCII digit (built on first use)."""
+    return {cp: str(unicodedata.decimal(chr(cp))) for cp in range(128, sys.maxunicode + 1)
+            if chr(cp).isdecimal()}
 
 
 @functools.lru_cache(maxsize=1)

@@ -1,4 +1,5 @@
-"""Bounded label values: every label of a Tunewatch metric takes a bounded set of values.
+"""Bounded label values: every label of a Tunewatch metric takes a bounded set of values, each a
+printable line (``monitor/untrusted.py``: lone surrogates would make the exposition fail).
 
 >>> guard = BoundedLabel(limit=2)
 >>> [guard("a"), guard("b"), guard("c"), guard("a"), guard(None)]
@@ -11,6 +12,8 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
+
+from monitor.untrusted import safe_token
 
 OTHER = "other"
 UNKNOWN = "unknown"
@@ -31,6 +34,7 @@ class BoundedLabel:
             self(value)
 
     def __call__(self, value: str | None) -> str:
+        value = safe_token(value)
         if not value:
             return UNKNOWN
         with self._lock:

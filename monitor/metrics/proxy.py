@@ -13,7 +13,13 @@ OVERHEAD_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
 
 # Kinds counted in tunewatch_upstream_errors_total.
-UPSTREAM_ERROR_KINDS = ("connect", "timeout", "stream_cut", "http_5xx", "other")
+UPSTREAM_ERROR_KINDS = ("connect", "timeout", "stream_cut", "protocol", "http_5xx", "other")
+
+# Reasons counted in tunewatch_requests_rejected_total: answered by the sidecar itself, never
+# forwarded (overload: 503 + Retry-After; header_too_large: 431; header_timeout: 408;
+# body_timeout: 408 for a streamed upload the client stopped sending; bad_target: 400 for a
+# target that is not a path, such as OPTIONS *).
+REJECT_REASONS = ("overload", "header_too_large", "header_timeout", "body_timeout", "bad_target")
 
 
 class ProxyMetrics:
@@ -53,7 +59,7 @@ class ProxyMetrics:
         )
         self.upstream_errors = Counter(
             "tunewatch_upstream_errors_total",
-            "Upstream failures by kind (connect, timeout, stream_cut, http_5xx, other).",
+            "Upstream failures by kind (connect, timeout, stream_cut, protocol, http_5xx, other).",
             ["kind"],
             registry=r,
         )
@@ -69,8 +75,21 @@ class ProxyMetrics:
         self.response_bytes = Counter(
             "tunewatch_response_bytes_total", "Response body bytes forwarded to clients.", registry=r
         )
+        self.rejected = Counter(
+            "tunewatch_requests_rejected_total",
+            "Requests the sidecar answered itself without forwarding them, by reason (overload: "
+            "over proxy.max_in_flight, 503; header_too_large: 431; header_timeout, body_timeout: "
+            "408; bad_target: 400).",
+            ["reason"],
+            registry=r,
+        )
         for kind in UPSTREAM_ERROR_KINDS:
             self.upstream_errors.labels(kind=kind)
+        for reason in REJECT_REASONS:
+            self.rejected.labels(reason=reason)
+
+    def reject(self, reason: str) -> None:
+        self.rejected.labels(reason=reason).inc()
 
     def monitor_error(self, stage: str) -> None:
         self.errors.count(stage)

@@ -33,6 +33,12 @@ class SamplingMetrics:
         self.queue_capacity = Gauge(
             "tunewatch_sample_queue_capacity", "Capacity of the sample queue.", registry=r
         )
+        self.probe_markers_invalid = Counter(
+            "tunewatch_probe_markers_invalid_total",
+            "Requests carrying a probe marker header that did not verify: the marker is stripped "
+            "and the request sampled like any other (a client cannot opt out of monitoring).",
+            registry=r,
+        )
         for reason in DROP_REASONS:
             self.samples_dropped.labels(reason=reason)
 

@@ -61,6 +61,22 @@ def _load_baseline(console: Console, path: Path) -> Baseline:
         raise _fail(console, EXIT_USAGE, f"invalid baseline\n{e}") from None
 
 
+_SECRET_HELP = ("file with the sidecar's sampling.probe_secret_file secret: the probes then carry "
+                "a marker it verifies and are not sampled (without it a sidecar samples them)")
+
+
+def _signer(console: Console, path: Path | None) -> Callable[[str], str] | None:
+    if path is None:
+        return None
+    from monitor.config import read_secret_file
+    from monitor.proxy.marker import ProbeMarker
+
+    try:
+        return ProbeMarker(secret=read_secret_file(path).encode()).sign
+    except ValueError as e:
+        raise _fail(console, EXIT_USAGE, f"--probe-secret-file: {e}") from None
+
+
 def _classifier(console: Console, loader: ClassifierLoader, kind: str) -> RefusalJudge:
     if kind not in ("minilm", "static"):
         raise _fail(console, EXIT_USAGE, f"--classifier must be minilm or static, not {kind!r}")
@@ -70,10 +86,11 @@ def _classifier(console: Console, loader: ClassifierLoader, kind: str) -> Refusa
         raise _fail(console, EXIT_USAGE, f"cannot load the refusal classifier: {e}") from None
 
 
-def execute(target: str, suite: Suite, settings: RunnerSettings, classifier: RefusalJudge
-            ) -> tuple[RunOutput, ScoredRun]:
-    """Run ``suite`` against ``target`` and score it (raises :class:`TargetUnreachable`)."""
-    runner = ProbeRunner(base_url=target, settings=settings)
+def execute(target: str, suite: Suite, settings: RunnerSettings, classifier: RefusalJudge,
+            sign: Callable[[str], str] | None = None) -> tuple[RunOutput, ScoredRun]:
+    """Run ``suite`` against ``target`` and score it (raises :class:`TargetUnreachable`);
+    ``sign`` signs the probe marker (so a sidecar sharing the secret does not sample them)."""
+    runner = ProbeRunner(base_url=target, settings=settings, sign=sign)
     output = asyncio.run(runner.run(suite.probes))
     return output, score_run(suite, output.attempts, classifier)
 
@@ -135,9 +152,12 @@ def build_baseline_app(*, classifier_loader: ClassifierLoader = load_refusal_jud
                                        "minilm (accurate) or static (fast)"),
         api_key: str | None = typer.Option(None, "--api-key", envvar="TUNEWATCH_PROBE_API_KEY",
                                            show_default=False),
+        probe_secret_file: Path | None = typer.Option(None, "--probe-secret-file",
+                                                      help=_SECRET_HELP),
     ) -> None:
         """Run the suite against the base model and write a baseline file."""
         con = _console()
+        sign = _signer(con, probe_secret_file)
         s = _load_suite(con, suite)
         clf = _classifier(con, classifier_loader, classifier)
         settings = RunnerSettings(mode=mode, model=model, max_concurrency=concurrency,
@@ -146,7 +166,7 @@ def build_baseline_app(*, classifier_loader: ClassifierLoader = load_refusal_jud
                                   api_key=api_key)
         t0 = time.monotonic()
         try:
-            output, scored = execute(target, s, settings, clf)
+            output, scored = execute(target, s, settings, clf, sign)
         except TargetUnreachable as e:
             raise _fail(con, EXIT_UNREACHABLE, f"target unreachable: {e}") from None
         b = build_baseline(suite=s, output=output, scored=scored, settings=settings)
@@ -220,9 +240,12 @@ def build_probe_app(*, classifier_loader: ClassifierLoader = load_refusal_judge
                                               "minilm or static; default: as in the baseline"),
         api_key: str | None = typer.Option(None, "--api-key", envvar="TUNEWATCH_PROBE_API_KEY",
                                            show_default=False),
+        probe_secret_file: Path | None = typer.Option(None, "--probe-secret-file",
+                                                      help=_SECRET_HELP),
     ) -> None:
         """Run the suite against a target and judge it against the baseline."""
         con = _console()
+        sign = _signer(con, probe_secret_file)
         if mode is not None and mode not in ("chat", "completions"):
             raise _fail(con, EXIT_USAGE, f"--mode must be chat or completions, not {mode!r}")
         b = _load_baseline(con, baseline)
@@ -242,7 +265,7 @@ def build_probe_app(*, classifier_loader: ClassifierLoader = load_refusal_judge
             max_tokens=max_tokens or int(bs.get("max_tokens", 128)), api_key=api_key,
         )
         try:
-            output, scored = execute(target, s, settings, clf)
+            output, scored = execute(target, s, settings, clf, sign)
         except TargetUnreachable as e:
             raise _fail(con, EXIT_UNREACHABLE, f"target unreachable: {e}") from None
         ev = evaluate(scored, b, alpha=alpha, min_effect_size=min_effect_size,

@@ -6,8 +6,9 @@
 * Deterministic settings: ``temperature`` 0 and a fixed ``seed`` (repeat ``r`` uses ``seed + r``).
 * At most ``max_concurrency`` requests in flight and ``max_per_minute`` request starts per minute
   (evenly spaced); each attempt has its own ``timeout_s``.
-* Every request carries ``x-tunewatch-probe: <run id>`` so the sidecar leaves it out of
-  production sampling.
+* Every request carries the probe marker ``x-tunewatch-probe``, signed per request by ``sign``
+  (the daemon's :class:`monitor.proxy.marker.ProbeMarker`), so the sidecar leaves it out of
+  production sampling; unsigned (the bare run id) the sidecar samples it like client traffic.
 * An unreachable target fails fast with :class:`TargetUnreachable`: a ``GET /models`` with a short
   connect timeout before the run, and an abort when the first attempts all fail to connect.
 
@@ -158,11 +159,18 @@ class ProbeRunner:
         settings: RunnerSettings,
         run_id: str | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        sign: Callable[[str], str] | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.settings = settings
         self.run_id = run_id or new_run_id()
         self._transport = transport
+        self._sign = sign
+
+    async def _mark(self, request: httpx.Request) -> None:
+        """Sign each request as it leaves (a marker is valid for minutes, a run may be longer)."""
+        if self._sign is not None:
+            request.headers[PROBE_HEADER] = self._sign(self.run_id)
 
     def _client(self) -> httpx.AsyncClient:
         s = self.settings
@@ -177,6 +185,7 @@ class ProbeRunner:
                                 max_keepalive_connections=s.max_concurrency),
             transport=self._transport,
             trust_env=False,
+            event_hooks={"request": [self._mark]},
         )
 
     async def check_target(self, client: httpx.AsyncClient | None = None) -> TargetInfo:

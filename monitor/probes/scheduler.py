@@ -82,8 +82,10 @@ class ProbeScheduler:
         suite: Suite | None = None,
         baseline: Baseline | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        sign: Callable[[str], str] | None = None,
     ) -> None:
         self.settings = settings
+        self._sign = sign  # signs the probe marker of each request (the daemon's ProbeMarker)
         self.metrics = metrics
         self.runs = ProbeStore(store)
         self.host = host
@@ -199,7 +201,7 @@ class ProbeScheduler:
         probes, next_offset = self._select()
         runner = ProbeRunner(base_url=self.target_base_url,
                              settings=self.settings.runner_settings(), run_id=run_id,
-                             transport=self._transport)
+                             transport=self._transport, sign=self._sign)
         output = await runner.run(probes)
         if output.attempts and all(a.error is not None for a in output.attempts):
             kinds = sorted({a.error or "" for a in output.attempts})

@@ -8,17 +8,27 @@ queue after the response has been sent; any exception in it is counted and swall
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from monitor.metrics.labels import status_class
 from monitor.metrics.proxy import ProxyMetrics
 from monitor.metrics.sampling import SamplingMetrics
-from monitor.proxy.routes import HOP_BY_HOP, KNOWN_METHODS, connection_tokens, route_template
+from monitor.proxy.marker import ProbeMarker
+from monitor.proxy.routes import (
+    HOP_BY_HOP,
+    KNOWN_METHODS,
+    REQUEST_ONLY,
+    connection_tokens,
+    decoded_path,
+    forward_path,
+    route_template,
+)
 from monitor.proxy.sampler import Sample, SampleQueue, SamplingPolicy
 from monitor.proxy.upstream import (
     UpstreamClient,
@@ -27,6 +37,7 @@ from monitor.proxy.upstream import (
     UpstreamResponse,
     UpstreamTimeout,
 )
+from monitor.untrusted import split_credentials
 
 log = logging.getLogger("tunewatch.proxy")
 
@@ -53,6 +64,28 @@ class _Flow:
     client_gone: bool = False
     capture_overflow: bool = False
     watcher: asyncio.Task[None] | None = None
+    upload_watch: asyncio.Task[None] | None = None
+    uploading: bool = False
+    upload_progress: float = 0.0
+    upload_waiting: str = "client"  # who the upload waits on: "client" or "upstream"
+    upload_stalled: str | None = None  # set to upload_waiting when the upload is given up
+
+
+@dataclass(slots=True)
+class _RequestHead:
+    """The request headers, read once: what is forwarded, and what the proxy needs."""
+
+    headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+    content_length: int | None = None
+    chunked: bool = False
+    request_id: str | None = None
+    is_probe: bool = False
+    encoding: str | None = None
+
+    @property
+    def has_body(self) -> bool:
+        """HTTP/1.1: a request has a body only with Content-Length or Transfer-Encoding."""
+        return self.chunked or self.content_length is not None
 
 
 class ProxyApp:
@@ -69,11 +102,19 @@ class ProxyApp:
         queue: SampleQueue,
         request_id_header: str = "x-request-id",
         probe_header: str = "x-tunewatch-probe",
+        marker: ProbeMarker | None = None,
         max_capture_bytes: int = 2 * 1024 * 1024,
+        max_in_flight: int = 0,
+        retry_after_s: int = 1,
+        upload_stall_s: float = 300.0,
         clock: Callable[[], float] = time.perf_counter,
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
-        self.upstream_url = upstream_url.rstrip("/")
+        bare, credentials = split_credentials(upstream_url.rstrip("/"))
+        self.upstream_url = bare
+        # credentials in upstream.url: sent as Basic auth when the client sends no Authorization
+        self._basic = (None if credentials is None else b"Basic " + base64.b64encode(
+            ":".join(credentials).encode("utf-8")))
         self.client = client
         self.metrics = metrics
         self.sampling = sampling
@@ -81,7 +122,12 @@ class ProxyApp:
         self.queue = queue
         self._rid = request_id_header.lower().encode("latin-1")
         self._probe = probe_header.lower().encode("latin-1")
+        self._marker = marker or ProbeMarker.random()
         self._max_capture = max_capture_bytes
+        self._max_in_flight = max_in_flight
+        self._retry_after_s = retry_after_s
+        self._upload_stall_s = upload_stall_s
+        self._active = 0
         self._clock = clock
         self._wall = wall_clock
         self._children: dict[str, tuple[Any, Any, Any]] = {}
@@ -116,38 +162,42 @@ class ProxyApp:
 
     # ------------------------------------------------------------------------------ request
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Admission: past ``max_in_flight`` requests at once, shed (503 + Retry-After) rather
+        than queue without bound in front of the upstream's connection pool."""
+        if self._max_in_flight and self._active >= self._max_in_flight:
+            await self._shed(scope, send)
+            return
+        self._active += 1
+        try:
+            await self._proxy(scope, receive, send)
+        finally:
+            self._active -= 1
+
+    async def _proxy(self, scope: Scope, receive: Receive, send: Send) -> None:
         t0 = self._clock()
         started_at = self._wall()
         method: str = scope["method"]
-        path: str = scope["path"]
-        route = route_template(path)
-        raw_path: bytes = scope.get("raw_path") or path.encode("utf-8")
+        method_label = method if method in KNOWN_METHODS else "other"
+        target = forward_path(scope.get("raw_path") or scope["path"].encode("utf-8"))
+        if target is None:  # OPTIONS * and other targets that are not a path
+            self.metrics.reject("bad_target")
+            self._count_answered("other", method_label, 400)
+            await self._reply(send, 400, "invalid_request_error",
+                              "the request target is not a path")
+            return
+        route = route_template(decoded_path(target))
         query: bytes = scope.get("query_string", b"")
-        url = self.upstream_url + raw_path.decode("latin-1")
+        url = self.upstream_url + target.decode("latin-1")
         if query:
             url += "?" + query.decode("latin-1")
 
-        headers: list[tuple[str, str]] = []
-        content_length: int | None = None
-        request_id: str | None = None
-        is_probe = False
-        hop = connection_tokens(scope["headers"])
-        for name, value in scope["headers"]:
-            if name == b"content-length":
-                try:
-                    content_length = int(value)
-                except ValueError:
-                    content_length = None
-            elif name == self._rid:
-                request_id = value.decode("latin-1")
-            elif name == self._probe:
-                is_probe = True
-            sname = name.decode("latin-1")
-            if sname not in HOP_BY_HOP and name not in hop:
-                headers.append((sname, value.decode("latin-1")))
+        head = self._request_head(scope["headers"])
+        headers = head.headers
+        content_length = head.content_length
+        request_id = head.request_id
 
         sampled = False
-        if not is_probe:
+        if not head.is_probe:
             try:
                 sampled = self.policy.decide(route, request_id)
             except Exception:
@@ -155,9 +205,11 @@ class ProxyApp:
         capture_req: bytearray | None = bytearray() if sampled else None
 
         flow = _Flow(task=asyncio.current_task())
-        body: bytes | AsyncIterator[bytes]
-        streamed_upload = content_length is None or content_length > SMALL_BODY
-        if not streamed_upload:
+        body: bytes | AsyncIterator[bytes] | None = None
+        streamed_upload = head.has_body and (content_length is None or content_length > SMALL_BODY)
+        if not head.has_body:
+            pass  # no Content-Length and no Transfer-Encoding: no body (not sent chunked)
+        elif not streamed_upload:
             try:
                 body = await self._read_body(receive)
             except _ClientGone:
@@ -168,14 +220,15 @@ class ProxyApp:
             self.metrics.request_bytes.inc(len(body))
         else:
             body = self._stream_body(receive, capture_req, flow)
+            flow.uploading, flow.upload_progress = True, self._clock()
+            flow.upload_watch = asyncio.ensure_future(self._watch_upload(flow))
 
         self.metrics.in_flight.inc()
         if not streamed_upload:
             flow.watcher = asyncio.ensure_future(self._watch_disconnect(receive, flow))
-        method_label = method if method in KNOWN_METHODS else "other"
         state = _Exchange(route=route, method=method_label, t0=t0, started_at=started_at,
                           request_id=request_id or "", request_capture=capture_req,
-                          sampled=sampled, flow=flow)
+                          sampled=sampled, flow=flow, request_encoding=head.encoding)
         try:
             await self._exchange(url, method, headers, body, send, state, sampled, flow)
         except asyncio.CancelledError:
@@ -192,15 +245,106 @@ class ProxyApp:
                 else:
                     self.metrics.client_disconnects.labels(route=route).inc()
                     state.status = state.status or 499
+            elif flow.upload_stalled is not None and task is not None:
+                task.uncancel()
+                await self._upload_stalled(send, state, flow.upload_stalled)
             else:
                 raise
         finally:
-            if flow.watcher is not None:
-                flow.watcher.cancel()
+            for helper in (flow.watcher, flow.upload_watch):
+                if helper is not None:
+                    helper.cancel()
             self.metrics.in_flight.dec()
             self._bookkeep(state)
         if state.abort:
             raise ResponseAborted(state.abort)
+
+    def _request_head(self, raw: list[tuple[bytes, bytes]]) -> _RequestHead:
+        """What the proxy needs from the request headers, and the headers it forwards: not the
+        hop-by-hop ones (and those named in Connection), not Expect, not an unverified probe
+        marker (stripped and counted: the request is sampled like any other)."""
+        head = _RequestHead()
+        hop = connection_tokens(raw)
+        for name, value in raw:
+            if name == b"content-length":
+                try:
+                    head.content_length = int(value)
+                except ValueError:
+                    head.content_length = None
+            elif name == b"transfer-encoding":
+                head.chunked = True
+            elif name == self._rid:
+                head.request_id = value.decode("latin-1")
+            elif name == self._probe:
+                if not self._marker.verify(value):
+                    self.sampling.probe_markers_invalid.inc()
+                    continue
+                head.is_probe = True
+            elif name == b"content-encoding":
+                head.encoding = value.decode("latin-1")
+            if name in REQUEST_ONLY or name in hop or name.decode("latin-1") in HOP_BY_HOP:
+                continue
+            head.headers.append((name, value))
+        if self._basic is not None and not any(n == b"authorization" for n, _ in head.headers):
+            head.headers.append((b"authorization", self._basic))
+        return head
+
+    async def _shed(self, scope: Scope, send: Send) -> None:
+        self.metrics.reject("overload")
+        target = forward_path(scope.get("raw_path") or b"")
+        route = route_template(decoded_path(target)) if target is not None else "other"
+        method = scope["method"] if scope["method"] in KNOWN_METHODS else "other"
+        self._count_answered(route, method, 503)
+        await self._reply(send, 503, "overloaded",
+                          f"the sidecar is serving its limit of {self._max_in_flight} requests "
+                          "(proxy.max_in_flight); retry later",
+                          [(b"retry-after", str(self._retry_after_s).encode())])
+
+    def _count_answered(self, route: str, method: str, status: int) -> None:
+        """A request the sidecar answered itself still counts in tunewatch_requests_total."""
+        try:
+            self.metrics.requests.labels(route=route, method=method,
+                                         status_class=status_class(status)).inc()
+        except Exception:
+            self.metrics.monitor_error("capture")
+
+    async def _reply(self, send: Send, status: int, etype: str, message: str,
+                     extra: list[tuple[bytes, bytes]] | None = None) -> None:
+        payload = json.dumps(
+            {"error": {"message": message, "type": etype, "code": status, "source": "tunewatch"}}
+        ).encode()
+        headers = [(b"content-type", b"application/json"),
+                   (b"content-length", str(len(payload)).encode()), *(extra or [])]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": payload, "more_body": False})
+
+    async def _watch_upload(self, flow: _Flow) -> None:
+        """A streamed upload that makes no progress for ``upload_stall_s`` (the upstream stopped
+        reading it, or the client stopped sending it) is given up: the request task is cancelled,
+        which frees the client's and the upstream's connections."""
+        stall = self._upload_stall_s
+        while flow.uploading:
+            await asyncio.sleep(min(stall / 4, 1.0))
+            idle = self._clock() - flow.upload_progress
+            if flow.uploading and idle >= stall and not flow.client_gone:
+                flow.upload_stalled = flow.upload_waiting
+                if flow.task is not None and not flow.task.done():
+                    flow.task.cancel()
+                return
+
+    async def _upload_stalled(self, send: Send, state: _Exchange, waiting_on: str) -> None:
+        if state.status:  # the response had started: all that is left is to cut it
+            state.abort = "request body stalled"
+            return
+        t = self._clock()
+        if waiting_on == "upstream":
+            self.metrics.upstream_errors.labels(kind="timeout").inc()
+            await self._send_error(send, state, 504, "upstream_timeout",
+                                   "upstream stopped reading the request body", t)
+        else:
+            self.metrics.reject("body_timeout")
+            await self._send_error(send, state, 408, "request_timeout",
+                                   "the request body stopped arriving", t)
 
     async def _read_body(self, receive: Receive) -> bytes:
         chunks: list[bytes] = []
@@ -220,7 +364,9 @@ class ProxyApp:
     ) -> AsyncIterator[bytes]:
         limit = self._max_capture
         while True:
+            flow.upload_waiting = "client"
             message = await receive()
+            flow.upload_progress = self._clock()
             if message["type"] == "http.disconnect":
                 flow.client_gone = True
                 raise _ClientGone
@@ -234,9 +380,12 @@ class ProxyApp:
                         capture.clear()
                         flow.capture_overflow = True
                         self.sampling.samples_dropped.labels(reason="too_large").inc()
+                flow.upload_waiting = "upstream"
                 yield chunk
+                flow.upload_progress = self._clock()
             if not message.get("more_body", False):
                 break
+        flow.uploading = False
         flow.watcher = asyncio.ensure_future(self._watch_disconnect(receive, flow))
 
     async def _watch_disconnect(self, receive: Receive, flow: _Flow) -> None:
@@ -253,8 +402,8 @@ class ProxyApp:
         self,
         url: str,
         method: str,
-        headers: list[tuple[str, str]],
-        body: bytes | AsyncIterator[bytes],
+        headers: list[tuple[bytes, bytes]],
+        body: bytes | AsyncIterator[bytes] | None,
         send: Send,
         state: _Exchange,
         sampled: bool,
@@ -435,6 +584,7 @@ class ProxyApp:
                 upstream_s=state.upstream,
                 ttfb_s=state.ttfb,
                 error=state.error,
+                request_content_encoding=state.request_encoding,
             )
             if self.queue.offer(sample):
                 self.sampling.samples.labels(route=state.route).inc()
@@ -473,3 +623,4 @@ class _Exchange:
     booked: bool = False
     capture: bytearray | None = None
     tail: bytes = b""
+    request_encoding: str | None = None

@@ -8,8 +8,9 @@ and ``GET /lora-adapters``. A server that answers ``/props`` with 404 (vLLM, TGI
 is not asked again. A body the receiver cannot parse is counted (``on_error``: a monitor error,
 stage ``fingerprint``) and otherwise ignored: it never stops the poll.
 
-The poll carries the probe header, so it is never sampled when it goes through a sidecar. The
-clock and the callbacks are injected.
+The poll carries the signed probe marker, so it is never sampled when it goes through a sidecar
+that shares the secret. Credentials in the upstream URL (``http://user:pass@host``) are sent as
+Basic auth and kept out of the URL that httpx logs. The clock and the callbacks are injected.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import httpx
+
+from monitor.untrusted import safe_token, split_credentials
 
 log = logging.getLogger("tunewatch.upstream")
 
@@ -56,11 +59,13 @@ class UpstreamMonitor:
 
     def __init__(self, *, url: str, probe_header: str, interval_s: float,
                  observe_models: Callable[[str], object], on_error: Callable[[], None],
+                 sign: Callable[[str], str] = lambda run_id: run_id,
                  clock: Callable[[], float] = time.time,
                  reports: ServerReports | None = None) -> None:
-        self._base = url.rstrip("/")
+        self._base, self._auth = split_credentials(url.rstrip("/"))
         self._url = self._base + "/v1/models"
         self._probe_header = probe_header
+        self._sign = sign
         self._interval_s = interval_s
         self._observe_models = observe_models
         self._on_error = on_error
@@ -73,14 +78,16 @@ class UpstreamMonitor:
         """GET {upstream}/v1/models: readiness, plus the model list as a fingerprint."""
         health = self.health
         try:
-            async with httpx.AsyncClient(timeout=5.0, trust_env=False) as client:
-                r = await client.get(self._url, headers={self._probe_header: "health"})
+            async with httpx.AsyncClient(timeout=5.0, trust_env=False, auth=self._auth) as client:
+                r = await client.get(self._url,
+                                     headers={self._probe_header: self._sign("health")})
                 health.ok = r.status_code < 500
                 health.error = None if health.ok else f"HTTP {r.status_code}"
                 if r.status_code == 200:
                     try:
                         body = r.json()
-                        ids = sorted(str(m.get("id")) for m in body.get("data", []))
+                        ids = sorted(i for m in body.get("data", [])
+                                     if (i := safe_token(str(m.get("id")))) is not None)
                     except Exception:  # a model list we cannot read is no fingerprint
                         body, ids = None, []
                     health.models = ids[:50]
@@ -102,7 +109,7 @@ class UpstreamMonitor:
         if self._llamacpp is False or self._reports is None:
             return
         reports = self._reports
-        headers = {self._probe_header: "health"}
+        headers = {self._probe_header: self._sign("health")}
         props = await client.get(self._base + "/props", headers=headers)
         if props.status_code in _NO_ROUTE:
             self._llamacpp = False

@@ -70,6 +70,7 @@ class Sample:
     error: str | None = None  # upstream error kind when the exchange failed
     source: str = "traffic"
     extra: dict[str, str] = field(default_factory=dict)
+    request_content_encoding: str | None = None
 
 
 class SampleQueue:

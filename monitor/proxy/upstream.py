@@ -2,18 +2,26 @@
 
 Two interchangeable backends (aiohttp and httpx) behind one small interface, so the benchmark can
 measure both in one run (``bench/proxy_overhead.py``); the faster one (aiohttp) is the default.
-Neither decompresses bodies nor adds headers of its own: bytes pass through untouched.
+Neither decompresses bodies nor adds headers of its own: bytes pass through untouched. Request
+headers are given as raw bytes: httpx sends them as they are; aiohttp takes ``str`` and encodes
+UTF-8, so values are decoded as UTF-8 (exact), falling back to Latin-1 for bytes that are not
+UTF-8 (obs-text, re-encoded as UTF-8 on the way up: the one case aiohttp cannot keep exact).
+
+Failures map to bounded kinds: no connection (refused, or the connect timeout) is ``connect``
+(502 upstream_unreachable), no answer in time ``timeout`` (504), an answer that is not HTTP
+``protocol`` (502 upstream_error).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Protocol
 
 import aiohttp
 import httpx
 
 RawHeaders = list[tuple[bytes, bytes]]
+RequestHeaders = Sequence[tuple[bytes, bytes]]
 Body = bytes | AsyncIterator[bytes] | None
 
 
@@ -29,6 +37,12 @@ class UpstreamConnectError(UpstreamError):
 
 class UpstreamTimeout(UpstreamError):
     kind = "timeout"
+
+
+class UpstreamProtocolError(UpstreamError):
+    """The upstream answered with something that is not HTTP."""
+
+    kind = "protocol"
 
 
 class UpstreamStreamCut(UpstreamError):
@@ -48,10 +62,17 @@ class UpstreamResponse(Protocol):
 
 class UpstreamClient(Protocol):
     async def send(
-        self, method: str, url: str, headers: list[tuple[str, str]], body: Body
+        self, method: str, url: str, headers: RequestHeaders, body: Body
     ) -> UpstreamResponse: ...
 
     async def aclose(self) -> None: ...
+
+
+def _text(value: bytes) -> str:
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return value.decode("latin-1")
 
 
 # --------------------------------------------------------------------------------------- aiohttp
@@ -106,23 +127,28 @@ class AiohttpUpstream:
         return self._session
 
     async def send(
-        self, method: str, url: str, headers: list[tuple[str, str]], body: Body
+        self, method: str, url: str, headers: RequestHeaders, body: Body
     ) -> UpstreamResponse:
         session = self._get_session()
         try:
             resp = await session.request(
                 method,
                 url,
-                headers=headers,
+                headers=[(name.decode("latin-1"), _text(value)) for name, value in headers],
                 data=body,
                 allow_redirects=False,
                 compress=None,
                 chunked=None,
             )
+        except aiohttp.ConnectionTimeoutError as exc:
+            raise UpstreamConnectError("cannot connect to upstream (connect timeout)") from exc
         except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
             raise UpstreamTimeout("upstream did not answer in time") from exc
         except aiohttp.ClientConnectorError as exc:
             raise UpstreamConnectError("cannot connect to upstream") from exc
+        except aiohttp.ClientResponseError as exc:
+            raise UpstreamProtocolError("upstream answered with something that is not HTTP"
+                                        ) from exc
         except aiohttp.ClientError as exc:
             raise UpstreamConnectError("upstream connection failed before a response") from exc
         return _AiohttpResponse(resp)
@@ -181,18 +207,23 @@ class HttpxUpstream:
         )
 
     async def send(
-        self, method: str, url: str, headers: list[tuple[str, str]], body: Body
+        self, method: str, url: str, headers: RequestHeaders, body: Body
     ) -> UpstreamResponse:
-        request = self._client.build_request(method, url, headers=headers, content=body)
+        request = self._client.build_request(method, url, headers=list(headers), content=body)
         # httpx adds these when absent; remove them so the upstream sees the client's headers.
-        sent = {k.lower() for k, _ in headers}
+        sent = {k.decode("latin-1").lower() for k, _ in headers}
         for name in ("accept", "accept-encoding", "user-agent", "connection"):
             if name not in sent and name in request.headers:
                 del request.headers[name]
         try:
             resp = await self._client.send(request, stream=True)
+        except httpx.ConnectTimeout as exc:
+            raise UpstreamConnectError("cannot connect to upstream (connect timeout)") from exc
         except httpx.TimeoutException as exc:
             raise UpstreamTimeout("upstream did not answer in time") from exc
+        except httpx.RemoteProtocolError as exc:
+            raise UpstreamProtocolError("upstream answered with something that is not HTTP"
+                                        ) from exc
         except httpx.HTTPError as exc:
             raise UpstreamConnectError("cannot connect to upstream") from exc
         return _HttpxResponse(resp)

@@ -45,6 +45,14 @@ def _check_file(file: Path | None, key: str) -> None:
     if file is not None and not file.is_file():
         raise ValueError(f"{key}: file {str(file)!r} does not exist; fix: point it at a readable "
                          "file holding the secret")
+    if file is not None:
+        try:
+            empty = not file.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError):
+            raise ValueError(f"{key}: cannot read {str(file)!r}; fix: point it at a readable "
+                             "UTF-8 file holding the secret") from None
+        if empty:  # an empty token would silently turn authentication off
+            raise ValueError(f"{key}: {str(file)!r} is empty; fix: write the secret into it")
 
 
 class _SinkBase(_M):

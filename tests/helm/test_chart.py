@@ -472,3 +472,32 @@ def test_schema_rejects_a_bad_values_file(helm: HelmWorker) -> None:
     message = str(info.value)
     for fragment in ("/mode", "/ports/proxy", "/persistence/type"):
         assert fragment in message, message
+
+
+@pytest.mark.parametrize("variant", ["default", *[p.name for p in CI_FILES]])
+def test_no_pod_gets_service_link_variables(helm: HelmWorker, variant: str) -> None:
+    """A Service named ``tunewatch`` would inject TUNEWATCH_SERVICE_HOST, TUNEWATCH_PORT=tcp://...
+    into every pod of the namespace (issue 13, finding 3): every pod spec turns them off."""
+    r = helm.render({} if variant == "default" else _values(variant))
+    workloads = _workloads(r)
+    assert workloads
+    for w in workloads:
+        assert _pod_spec(w)["enableServiceLinks"] is False, w["metadata"]["name"]
+
+
+def test_the_probe_secret_is_shared_by_every_pod(helm: HelmWorker) -> None:
+    """The prober's probes pass the sidecars unsampled only when every pod verifies the marker
+    with the same secret (issue 13, finding 5)."""
+    values = _values("secrets-values.yaml")
+    values["secrets"]["probeSecret"] = {"existingSecret": "tunewatch-probe", "key": "secret"}
+    values["config"]["sampling"] = {"rate": 0.25}
+    r = helm.render(values)
+    for wl in _workloads(r):
+        secrets = {v["secret"]["secretName"] for v in _pod_spec(wl)["volumes"] if "secret" in v}
+        assert "tunewatch-probe" in secrets, wl["metadata"]["name"]
+    for key in ("config.yaml", "prober.yaml"):
+        sampling = _config(r, key)["sampling"]
+        assert sampling == {"rate": 0.25,
+                            "probe_secret_file": "/etc/tunewatch/secrets/probe/secret"}, key
+    plain = _config(helm.render(_values("secrets-values.yaml")), "config.yaml")
+    assert "probe_secret_file" not in plain.get("sampling", {})

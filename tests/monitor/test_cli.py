@@ -51,6 +51,33 @@ def test_env_override_is_validated(tmp_path: Path) -> None:
     assert r.exit_code == 1 and "sampling.rate" in r.output
 
 
+def test_config_check_ignores_service_links_and_rejects_an_empty_token_file(tmp_path: Path
+                                                                           ) -> None:
+    from tests.monitor.test_config import SERVICE_LINKS
+
+    r = runner.invoke(app, ["config", "check", str(ROOT / "tunewatch.example.yaml")],
+                      env=SERVICE_LINKS)
+    assert r.exit_code == 0, r.output
+    token = tmp_path / "token"
+    token.write_text("")
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"admin:\n  token_file: {token}\n")
+    r = runner.invoke(app, ["config", "check", str(cfg)], terminal_width=200)
+    assert r.exit_code == 1 and "admin.token_file" in r.output and "empty" in r.output
+    cfg.write_text(f"admin:\n  token_file: {tmp_path / 'missing'}\n")
+    r = runner.invoke(app, ["config", "check", str(cfg)], terminal_width=200)
+    assert r.exit_code == 1 and "admin.token_file" in r.output
+    assert r.exception is None or isinstance(r.exception, SystemExit)
+
+
+def test_config_check_of_bytes_that_are_not_utf8_says_so(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.yaml"
+    cfg.write_bytes(b"deployment:\n  scope_version: caf\xe9\n")
+    r = runner.invoke(app, ["config", "check", str(cfg)], terminal_width=200)
+    assert r.exit_code == 1 and "UTF-8" in r.output
+    assert r.exception is None or isinstance(r.exception, SystemExit)
+
+
 def test_serve_rejects_bad_flags_with_exit_2() -> None:
     r = runner.invoke(app, ["serve", "--upstream", "not-a-url"], terminal_width=200)
     assert r.exit_code == 2 and "upstream.url" in r.output
@@ -59,8 +86,12 @@ def test_serve_rejects_bad_flags_with_exit_2() -> None:
 def test_serve_process_forwards_and_stops_on_sigterm(upstream, tmp_path: Path) -> None:
     _, url = upstream
     proxy, admin = free_port(), free_port()
+    from tests.monitor.test_config import SERVICE_LINKS
+
+    # Kubernetes service links in the environment (issue 13, finding 3): ignored, warned once
     env = dict(os.environ, TUNEWATCH_STORE__PATH=str(tmp_path / "s.db"),
-               TUNEWATCH_ANALYSIS__EMBEDDER="none", TUNEWATCH_ANALYSIS__REFUSAL_CLASSIFIER="false")
+               TUNEWATCH_ANALYSIS__EMBEDDER="none", TUNEWATCH_ANALYSIS__REFUSAL_CLASSIFIER="false",
+               **SERVICE_LINKS)
     proc = subprocess.Popen(
         [sys.executable, "-m", "monitor.cli", "serve", "--upstream", url,
          "--listen", f"127.0.0.1:{proxy}", "--admin-listen", f"127.0.0.1:{admin}"],
@@ -85,6 +116,8 @@ def test_serve_process_forwards_and_stops_on_sigterm(upstream, tmp_path: Path) -
     assert f"127.0.0.1:{proxy}" in log and f"127.0.0.1:{admin}" in log
     assert "Started server process" not in log and "Finished server process" not in log
     assert "Traceback" not in log
+    assert log.count("ignoring environment variables that are not settings") == 1, log
+    assert "TUNEWATCH_PORT_8000_TCP_ADDR" in log and "10.96.0.12" not in log
 
 
 def test_serve_on_a_port_in_use_says_so_without_traceback(upstream) -> None:

@@ -91,7 +91,7 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 
 {{/*
 Secret files mounted into a component, as a YAML list of {volume, secret, key, dir}.
-The admin token goes to every pod; the Alertmanager token and sink credentials go where tickets
+The admin token and the probe secret go to every pod; the Alertmanager token and sink credentials go where tickets
 are delivered: the prober when it is enabled, otherwise the server pods.
 Context: dict "root" $ "component" "server"|"prober".
 */}}
@@ -101,6 +101,9 @@ Context: dict "root" $ "component" "server"|"prober".
 {{- $out := list }}
 {{- with $v.secrets.adminToken.existingSecret }}
 {{- $out = append $out (dict "volume" "tunewatch-secret-admin-token" "secret" . "key" $v.secrets.adminToken.key "dir" "/etc/tunewatch/secrets/admin-token") }}
+{{- end }}
+{{- with $v.secrets.probeSecret.existingSecret }}
+{{- $out = append $out (dict "volume" "tunewatch-secret-probe" "secret" . "key" $v.secrets.probeSecret.key "dir" "/etc/tunewatch/secrets/probe") }}
 {{- end }}
 {{- if $tickets }}
 {{- with $v.secrets.alertmanagerToken.existingSecret }}
@@ -144,6 +147,9 @@ Context: dict "root" $ "component" "server"|"prober".
   "probes" $probes }}
 {{- with $v.secrets.adminToken.existingSecret }}
 {{- $_ := set $wiring.admin "token_file" (printf "/etc/tunewatch/secrets/admin-token/%s" $v.secrets.adminToken.key) }}
+{{- end }}
+{{- with $v.secrets.probeSecret.existingSecret }}
+{{- $_ := set $wiring "sampling" (mustMergeOverwrite (deepCopy (get $cfg "sampling" | default dict)) (dict "probe_secret_file" (printf "/etc/tunewatch/secrets/probe/%s" $v.secrets.probeSecret.key))) }}
 {{- end }}
 {{- if and $v.secrets.alertmanagerToken.existingSecret (or (eq .component "prober") (not $v.prober.enabled)) }}
 {{- $_ := set $wiring "triggers" (dict "alertmanager_token_file" (printf "/etc/tunewatch/secrets/alertmanager-token/%s" $v.secrets.alertmanagerToken.key)) }}

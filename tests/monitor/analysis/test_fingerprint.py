@@ -107,6 +107,12 @@ def test_fingerprint_change_counted_once_through_the_daemon(upstream, tmp_path) 
         assert d.value("tunewatch_deployment_changes_total", {"component": "system_prompt"}) == 1
         assert d.value("tunewatch_deployment_changes_total", {"component": "model"}) == 0
         app.model = "scripted-model-v2"
+        # a model counts once the upstream lists it (GET /v1/models, polled), so a server that
+        # echoes the request's model cannot be made to invent one (issue 13, finding 4)
+        c.post(d.proxy_url + "/v1/chat/completions", json=changed)
+        assert d.daemon.worker.wait_idle(10)
+        assert d.value("tunewatch_deployment_changes_total", {"component": "model"}) == 0
+        d.call(d.daemon.upstream.check())
         c.post(d.proxy_url + "/v1/chat/completions", json=changed)
         assert d.daemon.worker.wait_idle(10)
         assert d.value("tunewatch_deployment_changes_total", {"component": "model"}) == 1

@@ -296,3 +296,26 @@ def test_long_adversarial_inputs_stay_linear() -> None:
     for text in inputs:
         assert isinstance(redact(text).text, str)
     assert time.perf_counter() - start < 10.0
+
+
+# --- issue 13 (Low): what retain_text stored raw ---------------------------------------------------
+
+@pytest.mark.parametrize("text, kind", [
+    ("my card is 4111.1111.1111.1111 ok", "card"),
+    ("card ４１１１ １１１１ １１１１ １１１１ please", "card"),  # full-width digits
+    ("call me on ０７８-０５-１１２０", "ssn"),
+    ("mail ｊａｎｅ＠ｅｘａｍｐｌｅ．ｃｏｍ now", "email"),
+    ("the cookie session=8f14e45fceea167a5a36dedd4bea2543 was set", "secret"),
+    ("use sessionid: abcdef0123456789 to log in", "secret"),
+    ("Cookie: sid=Zm9vYmFyYmF6cXV4; theme=dark", "secret"),
+])
+def test_values_that_retain_text_kept_raw_are_redacted(text: str, kind: str) -> None:
+    from monitor.analysis.redaction import redact
+
+    r = redact(text)
+    assert r.counts.get(kind) == 1, (text, r.text, dict(r.counts))
+    digits = [c for c in text if c.isdigit() and not c.isascii()]
+    assert not any(d in r.text for d in digits)
+    for secret in ("8f14e45fceea167a5a36dedd4bea2543", "abcdef0123456789", "Zm9vYmFyYmF6cXV4"):
+        assert secret not in r.text
+    assert "theme=dark" in r.text or "theme" not in text

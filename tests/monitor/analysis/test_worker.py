@@ -45,6 +45,9 @@ class _Pipeline:
         self.batches: list[int] = []
         self.fail = fail
 
+    def warm_up(self) -> None:
+        pass
+
     def process(self, samples: list[object]) -> list[object]:
         self.batches.append(len(samples))
         if self.fail:

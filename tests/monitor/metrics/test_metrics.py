@@ -45,13 +45,24 @@ def _families(registry: CollectorRegistry, collector: DetectorCollector | None =
     return out
 
 
+# Families added since the split, and help texts that changed (a label value was added).
+ADDED = {"tunewatch_requests_rejected", "tunewatch_probe_markers_invalid"}  # issue 13
+HELP_CHANGED = {"tunewatch_upstream_errors"}  # issue 13: kind "protocol"
+
+
 def test_names_types_labels_and_help_are_those_before_the_split() -> None:
     # alerts, recording rules, dashboards and the promtool tests rely on them
     reg = CollectorRegistry()
     Metrics(reg)
     collector = DetectorCollector(DetectorHost())
     reg.register(collector)
-    assert _families(reg, collector) == BEFORE["families"]
+    now = _families(reg, collector)
+    assert set(now) - set(BEFORE["families"]) == ADDED
+    for name, before in BEFORE["families"].items():
+        if name in HELP_CHANGED:
+            assert {**now[name], "help": None} == {**before, "help": None}, name
+        else:
+            assert now[name] == before, name
 
 
 @pytest.mark.parametrize(("group", "names"), [
@@ -59,9 +70,10 @@ def test_names_types_labels_and_help_are_those_before_the_split() -> None:
                     "tunewatch_request_duration_seconds", "tunewatch_overhead_seconds",
                     "tunewatch_time_to_first_byte_seconds", "tunewatch_upstream_errors",
                     "tunewatch_client_disconnects", "tunewatch_request_bytes",
-                    "tunewatch_response_bytes"}),
+                    "tunewatch_response_bytes", "tunewatch_requests_rejected"}),
     (SamplingMetrics, {"tunewatch_samples", "tunewatch_samples_dropped",
-                       "tunewatch_sample_queue_depth", "tunewatch_sample_queue_capacity"}),
+                       "tunewatch_sample_queue_depth", "tunewatch_sample_queue_capacity",
+                       "tunewatch_probe_markers_invalid"}),
     (DeploymentMetrics, {"tunewatch_deployment_info", "tunewatch_deployment_changes",
                          "tunewatch_deployment_last_change_timestamp_seconds"}),
     (TriggerMetrics, {"tunewatch_triggers", "tunewatch_outbox_depth",

@@ -34,8 +34,13 @@ def test_gate_against_gemma_through_the_sidecar(gemma: str, refusal_classifier: 
     suite = small_suite(tmp_path / "smoke.yaml")
     assert len(load_suite(suite).probes) == 7
     loader = lambda kind: refusal_classifier  # noqa: E731
-    common = ["--suite", str(suite), "--concurrency", "1", "--max-tokens", "32"]
-    settings = settings_for(gemma, tmp_path, sampling={"rate": 1.0},
+    secret = tmp_path / "probe-secret"
+    secret.write_text("0123456789abcdef0123456789abcdef\n")
+    # the sidecar's probe-marker secret: the CLI's probes carry a marker it verifies
+    common = ["--suite", str(suite), "--concurrency", "1", "--max-tokens", "32",
+              "--probe-secret-file", str(secret)]
+    settings = settings_for(gemma, tmp_path, sampling={"rate": 1.0,
+                                                       "probe_secret_file": str(secret)},
                             upstream={"read_timeout_s": 120})
     with run_daemon(settings) as d:
         target = d.proxy_url.rstrip("/") + "/v1"
@@ -47,8 +52,9 @@ def test_gate_against_gemma_through_the_sidecar(gemma: str, refusal_classifier: 
             "run", "--target", target, "--baseline", str(tmp_path / "b.json"), "--out",
             str(tmp_path / "run"), *common])
         assert res.exit_code == 0, res.output  # deterministic re-run of the base model passes
-        # probe traffic carries the probe header and is left out of production sampling
+        # probe traffic carries the signed marker and is left out of production sampling
         assert d.value("tunewatch_samples_total", {"route": "/v1/completions"}) == 0
+        assert d.value("tunewatch_probe_markers_invalid_total") == 0
         assert d.value("tunewatch_requests_total", {"route": "/v1/completions", "method": "POST",
                                                     "status_class": "2xx"}) == 14
     b = load_baseline(tmp_path / "b.json")

@@ -79,3 +79,20 @@ async def test_unreachable_target_fails_fast(default_suite: Suite) -> None:
         await ProbeRunner(base_url=f"http://127.0.0.1:{free_port()}/v1",
                           settings=RunnerSettings()).run(default_suite.probes)
     assert time.monotonic() - t0 < 5
+
+
+async def test_each_probe_request_carries_a_marker_the_sidecar_verifies(
+    default_suite: Suite, make_upstream: Callable[..., ScriptedUpstream]
+) -> None:
+    """The marker is signed per request (issue 13, finding 5): a client cannot forge it."""
+    from monitor.proxy.marker import ProbeMarker
+
+    up = make_upstream()
+    marker = ProbeMarker.random()
+    runner = ProbeRunner(base_url=up.base_url, run_id="run-abc", sign=marker.sign,
+                         settings=RunnerSettings(max_concurrency=2, max_per_minute=60000))
+    out = await runner.run(default_suite.probes[:6])
+    assert all(a.error is None for a in out.attempts)
+    assert up.seen.probe_headers and all(
+        marker.verify(h.encode()) and h.startswith("run-abc.") for h in up.seen.probe_headers)
+    assert not ProbeMarker.random().verify(next(iter(up.seen.probe_headers)).encode())

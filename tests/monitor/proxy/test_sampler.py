@@ -43,9 +43,10 @@ def test_samples_stored_probe_traffic_excluded_replay_same(upstream, tmp_path) -
     with run_daemon(s) as d, httpx.Client() as c:
         for i in range(40):
             c.post(d.proxy_url + "/v1/chat/completions", json=CHAT, headers={"x-request-id": f"r{i}"})
-        for i in range(10):
+        for i in range(10):  # probe traffic carries the daemon's signed marker
             c.post(d.proxy_url + "/v1/chat/completions", json=CHAT,
-                   headers={"x-request-id": f"p{i}", "x-tunewatch-probe": "run-1"})
+                   headers={"x-request-id": f"p{i}",
+                            "x-tunewatch-probe": d.daemon.probe_marker.sign("run-1")})
         assert d.daemon.worker.wait_idle(10)
         assert d.wait_for(lambda: d.value("tunewatch_requests_total", {
             "route": "/v1/chat/completions", "method": "POST", "status_class": "2xx"}) == 50)

@@ -35,7 +35,7 @@ async def test_headers_and_body_pass_untouched(kind: str, upstream) -> None:
     _, url = upstream
     up = client(kind)
     try:
-        resp = await up.send("POST", url + "/test/echo?x=1", [("x-custom", "yes")], b"12345")
+        resp = await up.send("POST", url + "/test/echo?x=1", [(b"x-custom", b"yes")], b"12345")
         echo = json.loads(await body(resp))
         await resp.aclose()
         sent = {k.lower() for k, _ in echo["headers"]}
