@@ -37,11 +37,15 @@ from monitor.detection.host import DetectorHost
 from monitor.detection.judge import load_refusal_judge
 from monitor.metrics import Metrics
 from monitor.metrics.detectors import DetectorCollector
+from monitor.metrics.genai import GenAICollector, GenAIView
+from monitor.metrics.otlp import OtlpExporter, OtlpExportMetrics
 from monitor.probes import api as probes_api
 from monitor.probes.scheduler import ProbeScheduler
 from monitor.proxy.app import ProxyApp
+from monitor.proxy.catalog import ModelLabels
 from monitor.proxy.health import UpstreamMonitor
 from monitor.proxy.sampler import SampleQueue, SamplingPolicy
+from monitor.proxy.tokens import TokenAccounting
 from monitor.proxy.upstream import AiohttpUpstream, HttpxUpstream, make_upstream
 from monitor.store import Store
 from monitor.triggers import api as triggers_api
@@ -115,6 +119,7 @@ class Daemon:
     triggers: TriggerService | None
     probes: ProbeScheduler | None
     clock: Callable[[], float] = time.time
+    otlp: OtlpExporter | None = None
     _background: list[asyncio.Task[None]] = field(default_factory=list, init=False, repr=False)
 
     async def startup(self, *, proxy_url: str | None = None) -> None:
@@ -128,6 +133,8 @@ class Daemon:
         if deployment.scope_version:
             self.fingerprint.observe("scope", deployment.scope_version)
         self._background.append(asyncio.ensure_future(self.upstream.run()))
+        if self.otlp is not None:
+            self.otlp.start()
         if self.triggers is not None:
             await self.triggers.start()
         if self.probes is not None:
@@ -149,6 +156,8 @@ class Daemon:
                 pass
         self._background.clear()
         await asyncio.to_thread(self.worker.stop)
+        if self.otlp is not None:
+            await asyncio.to_thread(self._quietly, self.otlp.stop, "OTLP exporter")
         if self.triggers is not None:
             try:
                 await self.triggers.stop()
@@ -182,6 +191,9 @@ def create_app(
     # -- the hot path ------------------------------------------------------------------------
     queue = SampleQueue(maxsize=settings.sampling.queue_size, metrics=metrics.sampling)
     up = settings.upstream
+    model_labels = ModelLabels(limit=settings.metrics.max_label_values)
+    tokens = (TokenAccounting(metrics=metrics.tokens, labels=model_labels)
+              if settings.metrics.token_usage else None)
     client = make_upstream(up.client, connect_timeout_s=up.connect_timeout_s,
                            read_timeout_s=up.read_timeout_s, max_connections=up.max_connections)
     proxy = ProxyApp(
@@ -194,7 +206,9 @@ def create_app(
         request_id_header=settings.sampling.request_id_header,
         probe_header=settings.sampling.probe_header,
         max_capture_bytes=settings.proxy.max_capture_bytes,
+        tokens=tokens,
     )
+    otlp = _genai_exports(settings, registry, metrics)
 
     # -- analysis ------------------------------------------------------------------------------
     fingerprint = FingerprintTracker(metrics=metrics.deployment, store=store, clock=clock)
@@ -234,7 +248,8 @@ def create_app(
         url=up.url or "", probe_header=settings.sampling.probe_header,
         interval_s=settings.deployment.poll_models_interval_s,
         observe_models=partial(fingerprint.observe, "upstream_models"),
-        on_error=partial(metrics.deployment.monitor_error, "fingerprint"), clock=clock)
+        on_error=partial(metrics.deployment.monitor_error, "fingerprint"),
+        observe_served=model_labels.update, clock=clock)
 
     # -- probes and triggers ---------------------------------------------------------------------
     probes = None
@@ -274,5 +289,20 @@ def create_app(
         settings=settings, registry=registry, metrics=metrics, store=store, host=host,
         queue=queue, client=client, proxy_app=proxy, admin_app=admin_app, pipeline=pipeline,
         worker=worker, fingerprint=fingerprint, upstream=upstream, reports=reports,
-        triggers=triggers, probes=probes, clock=clock,
+        triggers=triggers, probes=probes, clock=clock, otlp=otlp,
     )
+
+
+def _genai_exports(settings: Settings, registry: CollectorRegistry,
+                   metrics: Metrics) -> OtlpExporter | None:
+    """The opt-in GenAI semantic-convention views of the token metrics: on ``/metrics``
+    (``metrics.genai_names``) and over OTLP (``metrics.otlp.endpoint``)."""
+    m = settings.metrics
+    view = GenAIView(metrics.tokens, provider=m.genai_provider_name)
+    if m.genai_names:
+        registry.register(GenAICollector(view))
+    if m.otlp.endpoint is None:
+        return None
+    return OtlpExporter(view=view, endpoint=m.otlp.endpoint, interval_s=m.otlp.interval_s,
+                        timeout_s=m.otlp.timeout_s, headers=dict(m.otlp.headers),
+                        service_name=m.otlp.service_name, metrics=OtlpExportMetrics(registry))

@@ -20,6 +20,7 @@ from monitor.metrics.proxy import ProxyMetrics
 from monitor.metrics.sampling import SamplingMetrics
 from monitor.proxy.routes import HOP_BY_HOP, KNOWN_METHODS, connection_tokens, route_template
 from monitor.proxy.sampler import Sample, SampleQueue, SamplingPolicy
+from monitor.proxy.tokens import ResponseObserver, TokenAccounting
 from monitor.proxy.upstream import (
     UpstreamClient,
     UpstreamConnectError,
@@ -70,6 +71,7 @@ class ProxyApp:
         request_id_header: str = "x-request-id",
         probe_header: str = "x-tunewatch-probe",
         max_capture_bytes: int = 2 * 1024 * 1024,
+        tokens: TokenAccounting | None = None,
         clock: Callable[[], float] = time.perf_counter,
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
@@ -82,6 +84,7 @@ class ProxyApp:
         self._rid = request_id_header.lower().encode("latin-1")
         self._probe = probe_header.lower().encode("latin-1")
         self._max_capture = max_capture_bytes
+        self.tokens = tokens
         self._clock = clock
         self._wall = wall_clock
         self._children: dict[str, tuple[Any, Any, Any]] = {}
@@ -175,7 +178,8 @@ class ProxyApp:
         method_label = method if method in KNOWN_METHODS else "other"
         state = _Exchange(route=route, method=method_label, t0=t0, started_at=started_at,
                           request_id=request_id or "", request_capture=capture_req,
-                          sampled=sampled, flow=flow)
+                          sampled=sampled, flow=flow,
+                          request_body=body if isinstance(body, bytes) else None)
         try:
             await self._exchange(url, method, headers, body, send, state, sampled, flow)
         except asyncio.CancelledError:
@@ -315,6 +319,7 @@ class ProxyApp:
                 state.content_encoding = value.decode("latin-1")
             out.append((lname, value))
         state.streaming = streaming
+        observer = self._observe_tokens(state)
         overhead = state.pre + (self._clock() - t_hdr)
         state.overhead = overhead
         out.append((OVERHEAD_HEADER, f"{overhead * 1000:.3f}".encode()))
@@ -338,6 +343,8 @@ class ProxyApp:
                     else:
                         capture = state.capture = None
                         self.sampling.samples_dropped.labels(reason="too_large").inc()
+                if observer is not None:
+                    observer.feed(chunk)
                 if expected is not None and n >= expected:
                     last = chunk  # sent below, after the accounting
                     break
@@ -414,8 +421,42 @@ class ProxyApp:
                 hist_ttfb.observe(state.ttfb)
             if state.response_bytes:
                 self.metrics.response_bytes.inc(state.response_bytes)
+            if self.tokens is not None:
+                self._account_tokens(self.tokens, state)
         except Exception:
             self.metrics.monitor_error("capture")
+
+    # ------------------------------------------------------------------------------- tokens
+    def _observe_tokens(self, state: _Exchange) -> ResponseObserver | None:
+        tokens = self.tokens
+        if tokens is None:
+            return None
+        observer = tokens.observe(state.route, state.method, state.request_body, state.streaming)
+        state.observer = observer
+        return observer
+
+    @staticmethod
+    def _account_tokens(tokens: TokenAccounting, state: _Exchange) -> None:
+        """Tokens and per-token latency of a generation request, with its outcome."""
+        observer = state.observer
+        if observer is None and state.error is None:
+            return  # not a generation route, or it was not observed
+        flow = state.flow
+        if state.error is not None:
+            error_type = state.error
+        elif state.abort is not None:
+            error_type = "stream_cut"
+        elif flow is not None and flow.client_gone:
+            error_type = "client_disconnect"
+        elif state.status >= 400:
+            error_type = str(state.status) if state.status <= 599 else "other"
+        else:
+            error_type = ""
+        if observer is not None:
+            tokens.finish(observer, error_type=error_type, duration=state.duration, t0=state.t0)
+        else:
+            tokens.failed_before_response(state.route, state.method, state.request_body,
+                                          error_type=error_type, duration=state.duration)
 
     def _offer(self, state: _Exchange) -> None:
         try:
@@ -473,3 +514,5 @@ class _Exchange:
     booked: bool = False
     capture: bytearray | None = None
     tail: bytes = b""
+    request_body: bytes | None = None
+    observer: ResponseObserver | None = None

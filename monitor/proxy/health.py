@@ -1,5 +1,7 @@
 """The upstream's health, polled: ``GET {upstream}/v1/models`` for readiness, and its model list as
-a deployment-fingerprint component (``upstream_models``).
+a deployment-fingerprint component (``upstream_models``), and, parsed by
+:func:`~monitor.governance.adapters.parse_vllm_models`, the served models with each LoRA
+adapter's base (``observe_served``: the model labels of the token metrics).
 
 The poll carries the probe header, so it is never sampled when it goes through a sidecar. The
 clock and the fingerprint callback are injected.
@@ -16,6 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+
+from monitor.governance.adapters import AdapterParseError, ServerModels, parse_vllm_models
 
 log = logging.getLogger("tunewatch.upstream")
 
@@ -36,12 +40,14 @@ class UpstreamMonitor:
 
     def __init__(self, *, url: str, probe_header: str, interval_s: float,
                  observe_models: Callable[[str], object], on_error: Callable[[], None],
+                 observe_served: Callable[[ServerModels], None] | None = None,
                  clock: Callable[[], float] = time.time) -> None:
         self._url = url.rstrip("/") + "/v1/models"
         self._probe_header = probe_header
         self._interval_s = interval_s
         self._observe_models = observe_models
         self._on_error = on_error
+        self._observe_served = observe_served
         self._clock = clock
         self.health = UpstreamHealth()
 
@@ -55,9 +61,16 @@ class UpstreamMonitor:
             health.error = None if health.ok else f"HTTP {r.status_code}"
             if r.status_code == 200:
                 try:
-                    ids = sorted(str(m.get("id")) for m in r.json().get("data", []))
+                    body = r.json()
+                    ids = sorted(str(m.get("id")) for m in body.get("data", []))
                 except Exception:  # a model list we cannot read is no fingerprint
-                    ids = []
+                    body, ids = None, []
+                if ids and self._observe_served is not None:
+                    try:
+                        self._observe_served(parse_vllm_models(body))
+                    except AdapterParseError:
+                        log.warning("the upstream's /v1/models is not in the OpenAI shape; "
+                                    "model labels stay bounded by count only")
                 health.models = ids[:50]
                 if ids:
                     digest = hashlib.sha256("\n".join(ids).encode()).hexdigest()[:16]
