@@ -14,7 +14,14 @@ targets alike; the load generator is pinned to one core:
   * CPU time per request of each server process (user + system from /proc, whole process tree),
     and what each proxy adds over the upstream alone.
 
+``--token-ab`` adds Tunewatch with its defaults but ``metrics.token_usage: false``, so the cost of
+the token and per-token latency accounting is the difference of two rows of one run.
+``--profile DIR`` records the Tunewatch-defaults process with py-spy (PyPI) while the benchmark
+runs, into ``DIR/tunewatch.raw.txt`` (collapsed stacks per thread; ``bench/profile_summary.py``
+summarises them); sampling slows the profiled process, so take the table from a run without it.
+
     .venv/bin/python bench/proxy_overhead.py [--quick] [--rate 200] [--peers nginx,litellm]
+        [--token-ab] [--profile DIR]
 
 LiteLLM's environment: ``python3 -m venv ~/.cache/tunewatch/bench-litellm &&
 ~/.cache/tunewatch/bench-litellm/bin/pip install 'litellm[proxy]'`` (kept out of the project's
@@ -101,7 +108,8 @@ class Target:
 class Stack:
     """The upstream and every proxy in front of it, as processes."""
 
-    def __init__(self, tmp: Path, peers: set[str], litellm_venv: Path) -> None:
+    def __init__(self, tmp: Path, peers: set[str], litellm_venv: Path,
+                 token_ab: bool = False) -> None:
         self.tmp = tmp
         self.procs: list[subprocess.Popen[bytes]] = []
         up = free_port()
@@ -114,6 +122,8 @@ class Stack:
             if "nginx" in peers:
                 self._nginx()
             self._tunewatch("tunewatch-nosample", {"TUNEWATCH_SAMPLING__RATE": "0"})
+            if token_ab:
+                self._tunewatch("tunewatch-notokens", {"TUNEWATCH_METRICS__TOKEN_USAGE": "false"})
             self._tunewatch("tunewatch", {})
             if "litellm" in peers:
                 self._litellm(litellm_venv)
@@ -268,14 +278,43 @@ async def throughput(session: aiohttp.ClientSession, base: str, seconds: float,
 async def run(args: argparse.Namespace) -> None:
     peers = {p for p in args.peers.split(",") if p}
     with tempfile.TemporaryDirectory() as tmp:
-        stack = Stack(Path(tmp), peers, args.litellm_venv)  # stops what it started on failure
+        stack = Stack(Path(tmp), peers, args.litellm_venv, args.token_ab)  # stops it on failure
         # pin the load generator only now: the servers it started keep every core
         if len(os.sched_getaffinity(0)) > 1:
             os.sched_setaffinity(0, {args.core})
+        profilers = start_profilers(stack, args.profile) if args.profile else []
         try:
             await measure(stack, args)
         finally:
+            stop_profilers(profilers)
             stack.stop()
+
+
+def start_profilers(stack: Stack, out: Path) -> list[subprocess.Popen[bytes]]:
+    """py-spy on the Tunewatch-defaults process, collapsed stacks (``bench/profile_summary.py``
+    summarises them)."""
+    py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    out.mkdir(parents=True, exist_ok=True)
+    target = next(t for t in stack.targets if t.name == "tunewatch")
+    assert target.proc is not None
+    return [subprocess.Popen(
+        [py_spy, "record", "--pid", str(target.proc.pid), "--rate", "250", "--format", "raw",
+         "--threads", "--output", str(out / "tunewatch.raw.txt")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+
+
+def stop_profilers(procs: list[subprocess.Popen[bytes]]) -> None:
+    import signal
+
+    for p in procs:
+        if p.poll() is None:
+            p.send_signal(signal.SIGINT)  # py-spy writes its output on SIGINT
+    for p in procs:
+        try:
+            p.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
 
 
 async def measure(stack: Stack, args: argparse.Namespace) -> None:
@@ -341,6 +380,10 @@ def main() -> None:
     ap.add_argument("--peers", default="", help="comma-separated: nginx,litellm")
     ap.add_argument("--litellm-venv", type=Path, default=DEFAULT_LITELLM_VENV)
     ap.add_argument("--core", type=int, default=0, help="core the load generator is pinned to")
+    ap.add_argument("--token-ab", action="store_true",
+                    help="add Tunewatch defaults with metrics.token_usage off")
+    ap.add_argument("--profile", type=Path, default=None,
+                    help="record the Tunewatch-defaults process with py-spy into this folder")
     args = ap.parse_args()
     try:
         import uvloop
