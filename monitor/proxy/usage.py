@@ -1,18 +1,22 @@
 """Token usage and the first token, read from response bytes as they are relayed.
 
-A :class:`UsageScanner` is fed every chunk the proxy relays (:meth:`UsageScanner.feed`), never
-holds the body, and keeps at most a few KiB: a 31-byte tail of the previous chunk (so markers split
-across chunks are found once) and, while a ``usage`` object is being read, that object (up to
-4 KiB). Nothing is decoded beyond the ``usage`` object itself; the text of the answer is never read
-into Python strings.
+A :class:`UsageScanner` is fed every chunk the proxy relays (:meth:`UsageScanner.feed`) and never
+holds the body. It keeps the last 4-8 KiB of it (``usage`` comes at the end: it is the last key
+of OpenAI-shaped JSON bodies and the final event of a stream) and a 31-byte seam of the previous
+chunk (160 bytes until the model is seen) so that markers split across chunks are found once.
+Nothing is decoded beyond the ``usage`` object itself; the text of the answer is never read into
+Python strings.
 
 What it finds, by byte patterns that cannot match inside a JSON string (quotes there are escaped):
 
-* ``model``: the first ``"model": "..."`` string (top-level in OpenAI-shaped bodies and chunks);
-* ``usage``: the last ``"usage": {...}`` object with integer token counts (``prompt_tokens`` /
-  ``completion_tokens``, or the Responses API's ``input_tokens`` / ``output_tokens``). In a stream
-  it is the final usage chunk a server sends when the client asked for
-  ``stream_options.include_usage`` (``"usage": null`` in other chunks is skipped);
+* ``model``: the first ``"model": "..."`` string within the first 64 KiB (top-level in
+  OpenAI-shaped bodies and chunks);
+* ``usage`` (read once, from the kept end, when :attr:`UsageScanner.usage` is first asked for):
+  the last ``"usage": {...}`` object with integer token counts (``prompt_tokens`` /
+  ``completion_tokens``, or the Responses API's ``input_tokens`` / ``output_tokens``). In a
+  stream it is the final usage chunk a server sends when the client asked for
+  ``stream_options.include_usage``; ``"usage": null`` in other chunks is skipped. A ``usage``
+  followed by more than 4 KiB of body is not found;
 * in streams, ``deltas``: the number of non-empty ``content``, ``text``, ``arguments``,
   ``reasoning_content``/``reasoning`` or ``delta`` strings, i.e. streamed pieces of output. Servers
   that stream one token per event (llama.cpp, vLLM at its default stream interval) send one per
@@ -42,14 +46,13 @@ import re
 import time
 from collections.abc import Callable
 
-# The tail kept between chunks: the longest delta or usage marker minus one, and while no model
-# has been seen, the longest model match.
-_TAIL = 31
-_TAIL_MODEL = 160
+# The seam kept between chunks: the longest delta marker minus one, and while no model has been
+# seen, the longest model match.
+_SEAM = 31
+_SEAM_MODEL = 160
 _BIG = 2048  # chunks larger than this are scanned in place (only the seam is copied)
 _MODEL_WITHIN = 65536
-_MAX_USAGE_BYTES = 4096
-_MAX_MODEL_BYTES = 128
+_END = 4096  # the end of the body kept for usage: at least this much, at most twice
 _MAX_TOKENS = 10**9
 
 _MODEL = re.compile(rb'"model"\s{0,4}:\s{0,4}"([^"\\]{1,128})"')
@@ -86,46 +89,81 @@ def parse_usage(obj: object) -> tuple[int | None, int | None] | None:
     return None if given == (None, None) else given
 
 
+def last_usage(end: bytes) -> tuple[int | None, int | None] | None:
+    """The last valid ``usage`` object in ``end`` (the kept end of a body).
+
+    >>> last_usage(b'"usage": {"prompt_tokens": 1}}\\n\\ndata: {"usage": null}\\n\\n')
+    (1, None)
+    """
+    pos = end.rfind(b'"usage"')
+    while pos >= 0:
+        m = _USAGE.match(end, pos)
+        if m is not None:
+            try:
+                obj, _ = _DECODER.raw_decode(end[m.end():].decode("utf-8", "replace"))
+            except ValueError:  # cut short, or not JSON
+                obj = None
+            usage = parse_usage(obj)
+            if usage is not None:
+                return usage
+        pos = end.rfind(b'"usage"', 0, pos)
+    return None
+
+
 class UsageScanner:
     """Incremental scan of one response body; see the module docstring."""
 
-    __slots__ = ("_clock", "_model_done", "_pending", "_streaming", "_tail", "deltas",
-                 "first_delta_at", "model", "usage")
+    __slots__ = ("_clock", "_end", "_model_done", "_read", "_seam", "_streaming", "_usage",
+                 "deltas", "first_delta_at", "model")
 
     def __init__(self, *, streaming: bool, clock: Callable[[], float] = time.perf_counter) -> None:
         self._streaming = streaming
         self._clock = clock
-        self._tail = b""
-        self._pending: bytes | None = None
+        self._seam = b""
+        self._end = bytearray()
+        self._read = 0
         self._model_done = False
+        self._usage: tuple[int | None, int | None] | None = None
         self.model: str | None = None
-        self.usage: tuple[int | None, int | None] | None = None
         self.deltas = 0
         self.first_delta_at: float | None = None
 
-    def feed(self, chunk: bytes) -> None:
-        tail = self._tail
-        if self._pending is not None:
-            self._continue_usage(chunk)
-        if not tail:
-            self._scan(chunk, chunk, 0, 0, len(chunk) + 1)
-        elif len(chunk) <= _BIG:
-            self._scan(tail + chunk, chunk, len(tail), len(tail), len(tail) + len(chunk) + 1)
-        else:  # no copy of a big chunk: the seam first (matches that start in the tail), then it
-            self._scan(tail + chunk[:_TAIL_MODEL], chunk, len(tail), len(tail), len(tail))
-            self._scan(chunk, chunk, 0, 0, len(chunk) + 1)
-        keep = _TAIL if self._model_done else _TAIL_MODEL
-        self._tail = (tail + chunk)[-keep:] if len(chunk) < keep else chunk[-keep:]
+    @property
+    def usage(self) -> tuple[int | None, int | None] | None:
+        """(input, output) tokens of the last ``usage`` seen; read from the kept end once."""
+        end = self._end
+        if end:
+            self._usage = last_usage(bytes(end)) or self._usage
+            end.clear()
+        return self._usage
 
-    def _scan(self, region: bytes, chunk: bytes, off: int, lo: int, hi: int) -> None:
-        """Take the matches in ``region`` that end after ``lo`` and start before ``hi``;
-        ``region`` starts ``off`` bytes before ``chunk``."""
+    def feed(self, chunk: bytes) -> None:
+        end = self._end
+        end += chunk
+        if len(end) > 2 * _END:
+            del end[:-_END]
+        if not self._streaming and self._model_done:
+            return  # a JSON body: only its end matters now
+        seam = self._seam
+        if not seam:
+            self._scan(chunk, 0, len(chunk) + 1)
+        elif len(chunk) <= _BIG:
+            self._scan(seam + chunk, len(seam), len(seam) + len(chunk) + 1)
+        else:  # no copy of a big chunk: the seam first (matches that start in it), then the chunk
+            self._scan(seam + chunk[:_SEAM_MODEL], len(seam), len(seam))
+            self._scan(chunk, 0, len(chunk) + 1)
+        self._read += len(chunk)
+        if not self._model_done and self._read >= _MODEL_WITHIN:
+            self._model_done = True  # none near the start: stop looking
+        keep = _SEAM if self._model_done else _SEAM_MODEL
+        self._seam = (seam + chunk)[-keep:] if len(chunk) < keep else chunk[-keep:]
+
+    def _scan(self, region: bytes, lo: int, hi: int) -> None:
+        """Take the matches in ``region`` that end after ``lo`` and start before ``hi``."""
         if not self._model_done:
             m = _MODEL.search(region)
             if m is not None and m.end() > lo and m.start() < hi:
                 self.model = m.group(1).decode("utf-8", "replace")
-                self._model_done = True
-            elif off == 0 and len(region) > _MODEL_WITHIN:  # none near the start: stop looking
                 self._model_done = True
         if self._streaming:
             n = 0
@@ -136,24 +174,3 @@ class UsageScanner:
                 if self.first_delta_at is None:
                     self.first_delta_at = self._clock()
                 self.deltas += n
-        pos = region.find(b'"usage"', max(0, lo - 16))
-        while 0 <= pos < hi:
-            m = _USAGE.match(region, pos)
-            if m is not None and m.end() > lo:
-                self._pending = b""
-                start = m.end() - off
-                self._continue_usage(chunk[start:start + _MAX_USAGE_BYTES])
-            pos = region.find(b'"usage"', pos + 7)
-
-    def _continue_usage(self, data: bytes) -> None:
-        pending = (self._pending or b"") + data[:_MAX_USAGE_BYTES]
-        try:
-            obj, _ = _DECODER.raw_decode(pending.decode("utf-8", "replace").lstrip())
-        except ValueError:
-            # incomplete (read on with the next chunk) or not JSON (give up at the cap)
-            self._pending = pending if len(pending) < _MAX_USAGE_BYTES else None
-            return
-        self._pending = None
-        usage = parse_usage(obj)
-        if usage is not None:
-            self.usage = usage

@@ -117,17 +117,28 @@ def test_tool_call_arguments_and_reasoning_count_as_output() -> None:
     assert _scan(body, True, []).deltas == 3
 
 
-def test_a_non_json_usage_gives_up_at_the_cap_and_memory_stays_bounded() -> None:
+def test_memory_stays_bounded_and_a_broken_usage_is_ignored() -> None:
     s = UsageScanner(streaming=True)
-    s.feed(b'data: {"usage": ' + b"[" * 100)
+    s.feed(b'data: {"model": "m", "usage": ' + b"[" * 100)
     tracemalloc.start()
     base = tracemalloc.get_traced_memory()[0]
     for _ in range(2000):  # 2000 x 1 KiB = 2 MiB relayed
-        s.feed(b"x" * 1024)
+        s.feed(b'data: {"choices": [{"delta": {"content": "' + b"x" * 980 + b'"}}]}\n\n')
     grown = tracemalloc.get_traced_memory()[0] - base
     tracemalloc.stop()
-    assert s.usage is None and s._pending is None
-    assert grown < 64 * 1024, grown
+    assert s.usage is None and s.deltas == 2000
+    assert grown < 32 * 1024, grown
+
+
+def test_usage_is_read_from_the_end_of_the_body() -> None:
+    usage = b'"usage": {"prompt_tokens": 3, "completion_tokens": 4}'
+    near = b'{"model": "m", ' + usage + b', "pad": "' + b"p" * 3000 + b'"}'
+    far = b'{"model": "m", ' + usage + b', "pad": "' + b"p" * 9000 + b'"}'
+    assert _scan(near, False, [100, 2000]).usage == (3, 4)
+    # documented limit: a usage followed by more than 4 KiB of body is not found
+    assert _scan(far, False, [100, 2000]).usage is None
+    late_model = b'{"pad": "' + b"p" * 70000 + b'", "model": "m"}'
+    assert _scan(late_model, False, [65536]).model is None  # looked for in the first 64 KiB
 
 
 def test_a_later_usage_replaces_an_earlier_one() -> None:
