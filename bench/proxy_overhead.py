@@ -14,11 +14,12 @@ targets alike; the load generator is pinned to one core:
   * CPU time per request of each server process (user + system from /proc, whole process tree),
     and what each proxy adds over the upstream alone.
 
-``--token-ab`` adds Tunewatch with its defaults but ``metrics.token_usage: false``, so the cost of
-the token and per-token latency accounting is the difference of two rows of one run.
+``--token-ab`` adds Tunewatch with sampling off and ``metrics.token_usage: false``: beside the
+sampling-off row (token accounting on, no analysis to add noise), the cost of the token and
+per-token latency accounting is the difference of two rows of one run.
 ``--profile DIR`` records the Tunewatch-defaults process with py-spy (PyPI) while the benchmark
-runs, into ``DIR/tunewatch.raw.txt`` (collapsed stacks per thread; ``bench/profile_summary.py``
-summarises them); sampling slows the profiled process, so take the table from a run without it.
+runs, into ``DIR/tunewatch.raw.txt`` (collapsed stacks per thread of the GIL holder;
+``bench/profile_summary.py`` summarises them); sampling slows the profiled process, so take the table from a run without it.
 
     .venv/bin/python bench/proxy_overhead.py [--quick] [--rate 200] [--peers nginx,litellm]
         [--token-ab] [--profile DIR]
@@ -98,6 +99,7 @@ class Target:
     name: str
     url: str
     proc: subprocess.Popen[bytes] | None  # None: the upstream itself (direct)
+    admin: str | None = None  # Tunewatch's admin URL
     own_cpu_s: float = 0.0
     upstream_cpu_s: float = 0.0
     requests: int = 0
@@ -121,9 +123,11 @@ class Stack:
         try:
             if "nginx" in peers:
                 self._nginx()
-            self._tunewatch("tunewatch-nosample", {"TUNEWATCH_SAMPLING__RATE": "0"})
             if token_ab:
-                self._tunewatch("tunewatch-notokens", {"TUNEWATCH_METRICS__TOKEN_USAGE": "false"})
+                self._tunewatch("tunewatch-nosample-notokens",
+                                {"TUNEWATCH_SAMPLING__RATE": "0",
+                                 "TUNEWATCH_METRICS__TOKEN_USAGE": "false"})
+            self._tunewatch("tunewatch-nosample", {"TUNEWATCH_SAMPLING__RATE": "0"})
             self._tunewatch("tunewatch", {})
             if "litellm" in peers:
                 self._litellm(litellm_venv)
@@ -146,7 +150,8 @@ class Stack:
                          self.upstream_url, "--listen", f"127.0.0.1:{port}", "--admin-listen",
                          f"127.0.0.1:{admin}"], env)
         wait_up(f"http://127.0.0.1:{admin}/healthz", proc=p)
-        self.targets.append(Target(name, f"http://127.0.0.1:{port}", p))
+        self.targets.append(Target(name, f"http://127.0.0.1:{port}", p,
+                                   admin=f"http://127.0.0.1:{admin}"))
 
     def _nginx(self) -> None:
         nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists()
@@ -225,6 +230,24 @@ async def one(session: aiohttp.ClientSession, base: str, stream: bool,
     return total, first if first is not None else total
 
 
+def wait_analysis_idle(admin: str, timeout: float = 180) -> None:
+    """Until the sidecar has analysed every pair it sampled in the warm-up (its analysis loads
+    its models at the first sample), so one-time loading is not charged to measured requests."""
+    import httpx
+
+    def total(text: str, name: str) -> float:
+        return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+                   if line.startswith((name + " ", name + "{")))
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        text = httpx.get(admin + "/metrics", timeout=5).text
+        if total(text, "tunewatch_samples_analyzed_total") >= total(text, "tunewatch_samples_total"):
+            return
+        time.sleep(0.5)
+    print(f"({admin}: the analysis did not catch up with the warm-up in {timeout:.0f} s)")
+
+
 def pct(xs: list[float], q: float) -> float:
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(q * len(xs)))]
@@ -298,8 +321,10 @@ def start_profilers(stack: Stack, out: Path) -> list[subprocess.Popen[bytes]]:
     target = next(t for t in stack.targets if t.name == "tunewatch")
     assert target.proc is not None
     return [subprocess.Popen(
+        # --gil: only the thread holding the GIL is sampled, so the shares are of interpreter
+        # time (threads waiting on a lock or a queue are never counted as busy)
         [py_spy, "record", "--pid", str(target.proc.pid), "--rate", "250", "--format", "raw",
-         "--threads", "--output", str(out / "tunewatch.raw.txt")],
+         "--threads", "--gil", "--output", str(out / "tunewatch.raw.txt")],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
 
 
@@ -328,6 +353,9 @@ async def measure(stack: Stack, args: argparse.Namespace) -> None:
         for t in targets:  # warm-up
             for stream in (False, True):
                 await sequential(session, t.url, 20, stream)
+        for t in targets:  # the analysis loads its models at the first sample: not measured
+            if t.admin is not None:
+                await asyncio.to_thread(wait_analysis_idle, t.admin)
         for key, stream in (("c1", False), ("c1-stream", True)):
             for _ in range(rounds):
                 for t in targets:
@@ -381,7 +409,7 @@ def main() -> None:
     ap.add_argument("--litellm-venv", type=Path, default=DEFAULT_LITELLM_VENV)
     ap.add_argument("--core", type=int, default=0, help="core the load generator is pinned to")
     ap.add_argument("--token-ab", action="store_true",
-                    help="add Tunewatch defaults with metrics.token_usage off")
+                    help="add Tunewatch with sampling off and metrics.token_usage off")
     ap.add_argument("--profile", type=Path, default=None,
                     help="record the Tunewatch-defaults process with py-spy into this folder")
     args = ap.parse_args()
