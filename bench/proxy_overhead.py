@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 PAYLOAD = b'{"model": "bench", "messages": [{"role": "user", "content": "Say something."}]}'
@@ -230,19 +231,22 @@ async def one(session: aiohttp.ClientSession, base: str, stream: bool,
     return total, first if first is not None else total
 
 
+def metric_total(text: str, name: str) -> float:
+    """Sum of every series of ``name`` in a Prometheus exposition."""
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line.startswith((name + " ", name + "{")))
+
+
 def wait_analysis_idle(admin: str, timeout: float = 180) -> None:
     """Until the sidecar has analysed every pair it sampled in the warm-up (its analysis loads
     its models at the first sample), so one-time loading is not charged to measured requests."""
     import httpx
 
-    def total(text: str, name: str) -> float:
-        return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-                   if line.startswith((name + " ", name + "{")))
-
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         text = httpx.get(admin + "/metrics", timeout=5).text
-        if total(text, "tunewatch_samples_analyzed_total") >= total(text, "tunewatch_samples_total"):
+        if (metric_total(text, "tunewatch_samples_analyzed_total")
+                >= metric_total(text, "tunewatch_samples_total")):
             return
         time.sleep(0.5)
     print(f"({admin}: the analysis did not catch up with the warm-up in {timeout:.0f} s)")
@@ -372,6 +376,12 @@ async def measure(stack: Stack, args: argparse.Namespace) -> None:
                                                                  delay_ms))
                     t.rps.setdefault(delay_ms, []).append(rps)
     report(targets, args.rate)
+    for t in targets:  # how much of the sampled traffic the analysis kept up with
+        if t.admin is not None:
+            text = (await asyncio.to_thread(httpx.get, t.admin + "/metrics", timeout=5)).text
+            print(f"({t.name}: sampled {metric_total(text, 'tunewatch_samples_total'):.0f}, "
+                  f"analysed {metric_total(text, 'tunewatch_samples_analyzed_total'):.0f}, "
+                  f"dropped {metric_total(text, 'tunewatch_samples_dropped_total'):.0f})")
 
 
 def report(targets: list[Target], rate: float) -> None:
