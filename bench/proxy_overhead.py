@@ -14,7 +14,15 @@ targets alike; the load generator is pinned to one core:
   * CPU time per request of each server process (user + system from /proc, whole process tree),
     and what each proxy adds over the upstream alone.
 
+``--token-ab`` adds Tunewatch with sampling off and ``metrics.token_usage: false``: beside the
+sampling-off row (token accounting on, no analysis to add noise), the cost of the token and
+per-token latency accounting is the difference of two rows of one run.
+``--profile DIR`` records the Tunewatch-defaults process with py-spy (PyPI) while the benchmark
+runs, into ``DIR/tunewatch.raw.txt`` (collapsed stacks per thread of the GIL holder;
+``bench/profile_summary.py`` summarises them); sampling slows the profiled process, so take the table from a run without it.
+
     .venv/bin/python bench/proxy_overhead.py [--quick] [--rate 200] [--peers nginx,litellm]
+        [--token-ab] [--profile DIR]
 
 LiteLLM's environment: ``python3 -m venv ~/.cache/tunewatch/bench-litellm &&
 ~/.cache/tunewatch/bench-litellm/bin/pip install 'litellm[proxy]'`` (kept out of the project's
@@ -37,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 PAYLOAD = b'{"model": "bench", "messages": [{"role": "user", "content": "Say something."}]}'
@@ -91,6 +100,7 @@ class Target:
     name: str
     url: str
     proc: subprocess.Popen[bytes] | None  # None: the upstream itself (direct)
+    admin: str | None = None  # Tunewatch's admin URL
     own_cpu_s: float = 0.0
     upstream_cpu_s: float = 0.0
     requests: int = 0
@@ -101,7 +111,8 @@ class Target:
 class Stack:
     """The upstream and every proxy in front of it, as processes."""
 
-    def __init__(self, tmp: Path, peers: set[str], litellm_venv: Path) -> None:
+    def __init__(self, tmp: Path, peers: set[str], litellm_venv: Path,
+                 token_ab: bool = False) -> None:
         self.tmp = tmp
         self.procs: list[subprocess.Popen[bytes]] = []
         up = free_port()
@@ -113,6 +124,10 @@ class Stack:
         try:
             if "nginx" in peers:
                 self._nginx()
+            if token_ab:
+                self._tunewatch("tunewatch-nosample-notokens",
+                                {"TUNEWATCH_SAMPLING__RATE": "0",
+                                 "TUNEWATCH_METRICS__TOKEN_USAGE": "false"})
             self._tunewatch("tunewatch-nosample", {"TUNEWATCH_SAMPLING__RATE": "0"})
             self._tunewatch("tunewatch", {})
             if "litellm" in peers:
@@ -136,7 +151,8 @@ class Stack:
                          self.upstream_url, "--listen", f"127.0.0.1:{port}", "--admin-listen",
                          f"127.0.0.1:{admin}"], env)
         wait_up(f"http://127.0.0.1:{admin}/healthz", proc=p)
-        self.targets.append(Target(name, f"http://127.0.0.1:{port}", p))
+        self.targets.append(Target(name, f"http://127.0.0.1:{port}", p,
+                                   admin=f"http://127.0.0.1:{admin}"))
 
     def _nginx(self) -> None:
         nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists()
@@ -215,6 +231,27 @@ async def one(session: aiohttp.ClientSession, base: str, stream: bool,
     return total, first if first is not None else total
 
 
+def metric_total(text: str, name: str) -> float:
+    """Sum of every series of ``name`` in a Prometheus exposition."""
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line.startswith((name + " ", name + "{")))
+
+
+def wait_analysis_idle(admin: str, timeout: float = 180) -> None:
+    """Until the sidecar has analysed every pair it sampled in the warm-up (its analysis loads
+    its models at the first sample), so one-time loading is not charged to measured requests."""
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        text = httpx.get(admin + "/metrics", timeout=5).text
+        if (metric_total(text, "tunewatch_samples_analyzed_total")
+                >= metric_total(text, "tunewatch_samples_total")):
+            return
+        time.sleep(0.5)
+    print(f"({admin}: the analysis did not catch up with the warm-up in {timeout:.0f} s)")
+
+
 def pct(xs: list[float], q: float) -> float:
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(q * len(xs)))]
@@ -268,14 +305,45 @@ async def throughput(session: aiohttp.ClientSession, base: str, seconds: float,
 async def run(args: argparse.Namespace) -> None:
     peers = {p for p in args.peers.split(",") if p}
     with tempfile.TemporaryDirectory() as tmp:
-        stack = Stack(Path(tmp), peers, args.litellm_venv)  # stops what it started on failure
+        stack = Stack(Path(tmp), peers, args.litellm_venv, args.token_ab)  # stops it on failure
         # pin the load generator only now: the servers it started keep every core
         if len(os.sched_getaffinity(0)) > 1:
             os.sched_setaffinity(0, {args.core})
+        profilers = start_profilers(stack, args.profile) if args.profile else []
         try:
             await measure(stack, args)
         finally:
+            stop_profilers(profilers)
             stack.stop()
+
+
+def start_profilers(stack: Stack, out: Path) -> list[subprocess.Popen[bytes]]:
+    """py-spy on the Tunewatch-defaults process, collapsed stacks (``bench/profile_summary.py``
+    summarises them)."""
+    py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    out.mkdir(parents=True, exist_ok=True)
+    target = next(t for t in stack.targets if t.name == "tunewatch")
+    assert target.proc is not None
+    return [subprocess.Popen(
+        # --gil: only the thread holding the GIL is sampled, so the shares are of interpreter
+        # time (threads waiting on a lock or a queue are never counted as busy)
+        [py_spy, "record", "--pid", str(target.proc.pid), "--rate", "250", "--format", "raw",
+         "--threads", "--gil", "--output", str(out / "tunewatch.raw.txt")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+
+
+def stop_profilers(procs: list[subprocess.Popen[bytes]]) -> None:
+    import signal
+
+    for p in procs:
+        if p.poll() is None:
+            p.send_signal(signal.SIGINT)  # py-spy writes its output on SIGINT
+    for p in procs:
+        try:
+            p.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
 
 
 async def measure(stack: Stack, args: argparse.Namespace) -> None:
@@ -289,6 +357,9 @@ async def measure(stack: Stack, args: argparse.Namespace) -> None:
         for t in targets:  # warm-up
             for stream in (False, True):
                 await sequential(session, t.url, 20, stream)
+        for t in targets:  # the analysis loads its models at the first sample: not measured
+            if t.admin is not None:
+                await asyncio.to_thread(wait_analysis_idle, t.admin)
         for key, stream in (("c1", False), ("c1-stream", True)):
             for _ in range(rounds):
                 for t in targets:
@@ -305,6 +376,12 @@ async def measure(stack: Stack, args: argparse.Namespace) -> None:
                                                                  delay_ms))
                     t.rps.setdefault(delay_ms, []).append(rps)
     report(targets, args.rate)
+    for t in targets:  # how much of the sampled traffic the analysis kept up with
+        if t.admin is not None:
+            text = (await asyncio.to_thread(httpx.get, t.admin + "/metrics", timeout=5)).text
+            print(f"({t.name}: sampled {metric_total(text, 'tunewatch_samples_total'):.0f}, "
+                  f"analysed {metric_total(text, 'tunewatch_samples_analyzed_total'):.0f}, "
+                  f"dropped {metric_total(text, 'tunewatch_samples_dropped_total'):.0f})")
 
 
 def report(targets: list[Target], rate: float) -> None:
@@ -341,6 +418,10 @@ def main() -> None:
     ap.add_argument("--peers", default="", help="comma-separated: nginx,litellm")
     ap.add_argument("--litellm-venv", type=Path, default=DEFAULT_LITELLM_VENV)
     ap.add_argument("--core", type=int, default=0, help="core the load generator is pinned to")
+    ap.add_argument("--token-ab", action="store_true",
+                    help="add Tunewatch with sampling off and metrics.token_usage off")
+    ap.add_argument("--profile", type=Path, default=None,
+                    help="record the Tunewatch-defaults process with py-spy into this folder")
     args = ap.parse_args()
     try:
         import uvloop

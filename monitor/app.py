@@ -43,12 +43,16 @@ from monitor.governance.pack_sources import PackSources
 from monitor.governance.service import Governance
 from monitor.metrics import Metrics
 from monitor.metrics.detectors import DetectorCollector
+from monitor.metrics.genai import GenAICollector, GenAIView
+from monitor.metrics.otlp import OtlpExporter, OtlpExportMetrics
 from monitor.probes import api as probes_api
 from monitor.probes.scheduler import ProbeScheduler
 from monitor.proxy.app import ProxyApp
+from monitor.proxy.catalog import ModelLabels
 from monitor.proxy.health import UpstreamMonitor
 from monitor.proxy.marker import ProbeMarker
 from monitor.proxy.sampler import SampleQueue, SamplingPolicy
+from monitor.proxy.tokens import TokenAccounting
 from monitor.proxy.upstream import AiohttpUpstream, HttpxUpstream, make_upstream
 from monitor.store import Store
 from monitor.triggers import api as triggers_api
@@ -127,6 +131,7 @@ class Daemon:
     governance: Governance
     probe_marker: ProbeMarker
     clock: Callable[[], float] = time.time
+    otlp: OtlpExporter | None = None
     _background: list[asyncio.Task[None]] = field(default_factory=list, init=False, repr=False)
 
     async def startup(self, *, proxy_url: str | None = None) -> None:
@@ -141,6 +146,8 @@ class Daemon:
             self.fingerprint.observe("scope", deployment.scope_version)
         await self.governance.start()  # reports the serving fingerprint once, starts hashing
         self._background.append(asyncio.ensure_future(self.upstream.run()))
+        if self.otlp is not None:
+            self.otlp.start()
         if self.triggers is not None:
             await self.triggers.start()
         if self.probes is not None:
@@ -166,6 +173,8 @@ class Daemon:
         except Exception:
             log.exception("stopping the governance loop failed")
         await asyncio.to_thread(self.worker.stop)
+        if self.otlp is not None:
+            await asyncio.to_thread(self._quietly, self.otlp.stop, "OTLP exporter")
         if self.triggers is not None:
             try:
                 await self.triggers.stop()
@@ -202,6 +211,9 @@ def create_app(
               else ProbeMarker.random(clock=clock))  # signs this daemon's probes and polls
     queue = SampleQueue(maxsize=settings.sampling.queue_size, metrics=metrics.sampling)
     up = settings.upstream
+    model_labels = ModelLabels(limit=settings.metrics.max_label_values)
+    tokens = (TokenAccounting(metrics=metrics.tokens, labels=model_labels)
+              if settings.metrics.token_usage else None)
     client = make_upstream(up.client, connect_timeout_s=up.connect_timeout_s,
                            read_timeout_s=up.read_timeout_s, max_connections=up.max_connections)
     proxy = ProxyApp(
@@ -218,7 +230,9 @@ def create_app(
         max_in_flight=settings.proxy.max_in_flight,
         retry_after_s=settings.proxy.retry_after_s,
         upload_stall_s=up.read_timeout_s,
+        tokens=tokens,
     )
+    otlp = _genai_exports(settings, registry, metrics)
 
     # -- analysis ------------------------------------------------------------------------------
     fingerprint = FingerprintTracker(metrics=metrics.deployment, store=store, clock=clock)
@@ -234,7 +248,7 @@ def create_app(
         interval_s=settings.deployment.poll_models_interval_s,
         observe_models=partial(fingerprint.observe, "upstream_models"),
         on_error=partial(metrics.deployment.monitor_error, "fingerprint"), clock=clock,
-        reports=governance.adapters)
+        observe_served=model_labels.update, reports=governance.adapters)
     if analyzers is None:
         analyzers = build_analyzers(settings, metrics=metrics.analysis, store=store, host=host,
                                     clock=clock)
@@ -325,5 +339,20 @@ def create_app(
         queue=queue, client=client, proxy_app=proxy, admin_app=admin_app, pipeline=pipeline,
         worker=worker, fingerprint=fingerprint, upstream=upstream, reports=reports,
         triggers=triggers, probes=probes, governance=governance, probe_marker=marker,
-        clock=clock,
+        clock=clock, otlp=otlp,
     )
+
+
+def _genai_exports(settings: Settings, registry: CollectorRegistry,
+                   metrics: Metrics) -> OtlpExporter | None:
+    """The opt-in GenAI semantic-convention views of the token metrics: on ``/metrics``
+    (``metrics.genai_names``) and over OTLP (``metrics.otlp.endpoint``)."""
+    m = settings.metrics
+    view = GenAIView(metrics.tokens, provider=m.genai_provider_name)
+    if m.genai_names:
+        registry.register(GenAICollector(view))
+    if m.otlp.endpoint is None:
+        return None
+    return OtlpExporter(view=view, endpoint=m.otlp.endpoint, interval_s=m.otlp.interval_s,
+                        timeout_s=m.otlp.timeout_s, headers=dict(m.otlp.headers),
+                        service_name=m.otlp.service_name, metrics=OtlpExportMetrics(registry))

@@ -307,10 +307,67 @@ class DeploymentSettings(_Section):
         return v
 
 
+class OtlpSettings(_Section):
+    endpoint: str | None = Field(
+        None, description="OTLP/HTTP metrics URL of a collector, e.g. "
+        "http://127.0.0.1:4318/v1/metrics; unset: no OTLP export (needs the `otel` extra)"
+    )
+    interval_s: float = Field(60.0, ge=1, description="seconds between OTLP exports")
+    timeout_s: float = Field(10.0, gt=0, description="seconds one OTLP export may take")
+    headers: dict[str, str] = Field(
+        default_factory=dict, description="HTTP headers sent with each export, e.g. "
+        "{'authorization': 'Bearer ...'}"
+    )
+    service_name: str = Field("tunewatch", min_length=1,
+                              description="service.name resource attribute of the export")
+
+    @field_validator("endpoint")
+    @classmethod
+    def _endpoint(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        if not v.startswith(("http://", "https://")):
+            raise ValueError("expected an http:// or https:// URL of the collector's OTLP/HTTP "
+                             "metrics endpoint, e.g. http://127.0.0.1:4318/v1/metrics")
+        return v
+
+    @model_validator(mode="after")
+    def _sdk_installed(self) -> OtlpSettings:
+        if self.endpoint is not None:
+            import importlib.util
+
+            for module in ("opentelemetry.sdk.metrics",
+                           "opentelemetry.exporter.otlp.proto.http.metric_exporter"):
+                try:
+                    found = importlib.util.find_spec(module) is not None
+                except ModuleNotFoundError:
+                    found = False
+                if not found:
+                    raise ValueError(
+                        "metrics.otlp.endpoint is set but the OpenTelemetry SDK and OTLP/HTTP "
+                        f"exporter are not installed ({module}); install the `otel` extra "
+                        "(pip install 'tunewatch[otel]') or unset metrics.otlp.endpoint")
+        return self
+
+
 class MetricsSettings(_Section):
     max_label_values: int = Field(
         20, ge=1, le=1000, description="distinct model/category label values before 'other'"
     )
+    token_usage: bool = Field(
+        True, description="count tokens and time per token of every generation response "
+        "(tunewatch_request_tokens and friends; a fail-open scan of the relayed bytes)"
+    )
+    genai_names: bool = Field(
+        False, description="also expose the token and latency series under the OpenTelemetry "
+        "GenAI semantic-convention names (gen_ai_client_token_usage, ...; status Development)"
+    )
+    genai_provider_name: str = Field(
+        "openai", pattern=r"^[a-z0-9_.]{1,64}$",
+        description="gen_ai_provider_name label value (the API flavour of the upstream: openai "
+        "for OpenAI-compatible servers), lower-case letters, digits, '_' and '.'"
+    )
+    otlp: OtlpSettings = OtlpSettings()
 
 
 class LocalModelSettings(_Section):

@@ -85,7 +85,7 @@ if [ "$installed" != "$LLAMA_CPP_VERSION" ] || [ "$(cat "$stamp" 2>/dev/null)" !
 fi
 
 # The project; llama-cpp-python is already satisfied by the portable build above.
-"${PIP[@]}" install -e '.[dev,demo,lab]'
+"${PIP[@]}" install -e '.[dev,demo,lab,otel]'
 # Helm's Go library for chart linting; declares Python >= 3.12 but works on 3.11.
 "${PIP[@]}" install --ignore-requires-python 'helm-sdkpy==0.1.32'
 

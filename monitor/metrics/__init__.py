@@ -6,6 +6,7 @@ past a configured number of distinct values (:class:`~monitor.metrics.labels.Bou
 label ever carries user text.
 
 Groups, each handed only to the component it measures: :mod:`~monitor.metrics.proxy` (the hot
+path), :mod:`~monitor.metrics.tokens` (tokens and per-token latency of generations, on the hot
 path), :mod:`~monitor.metrics.sampling` (sampling and the queue), :mod:`~monitor.metrics.analysis`
 (the analysis worker), :mod:`~monitor.metrics.deployment` (the fingerprint),
 :mod:`~monitor.metrics.probes`, :mod:`~monitor.metrics.triggers`; all share
@@ -37,6 +38,7 @@ from monitor.metrics.labels import BoundedLabel
 from monitor.metrics.probes import ProbeMetrics
 from monitor.metrics.proxy import ProxyMetrics
 from monitor.metrics.sampling import SamplingMetrics
+from monitor.metrics.tokens import TokenMetrics
 from monitor.metrics.triggers import TriggerMetrics
 from monitor.metrics.verdicts import RefusalVerdicts
 
@@ -57,6 +59,7 @@ class Metrics:
         verdicts = RefusalVerdicts(registry, category_label=categories)
         self.proxy = ProxyMetrics(registry, errors=self.errors)
         self.sampling = SamplingMetrics(registry, errors=self.errors)
+        self.tokens = TokenMetrics(registry, errors=self.errors)
         self.analysis = AnalysisMetrics(registry, errors=self.errors,
                                         verdicts=verdicts.source("traffic"))
         self.deployment = DeploymentMetrics(registry, errors=self.errors,

@@ -1,6 +1,6 @@
 """``tunewatch_monitor_errors_total{stage}``: exceptions inside monitoring, by stage.
 
-Every component counts its own fail-open errors here (the proxy: capture, sample; the analysis:
+Every component counts its own fail-open errors here (the proxy: capture, sample, usage; the analysis:
 parse ... store; probes; triggers and sinks), so one counter is shared by all metric groups.
 """
 
@@ -14,6 +14,7 @@ from monitor.metrics.labels import OTHER
 ERROR_STAGES = (
     "capture",
     "sample",
+    "usage",
     "parse",
     "redact",
     "fingerprint",
@@ -24,6 +25,7 @@ ERROR_STAGES = (
     "trigger",
     "sink",
     "alertmanager",
+    "otlp",
 )
 
 

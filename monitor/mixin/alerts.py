@@ -190,6 +190,37 @@ def _sidecar_alerts(c: MixinConfig) -> list[Alert]:
     ]
 
 
+def _generation_alerts(c: MixinConfig) -> list[Alert]:
+    """Per-token latency per model. The token metrics carry their own ``model`` label (the
+    response's), so they are grouped by it rather than joined on the pod's model."""
+    w, by = c.rate_window, c.by("model")
+    out = []
+    for name, metric, limit, for_, what, hint in (
+        ("TunewatchTimeToFirstTokenHigh", "tunewatch_time_to_first_token_seconds",
+         c.ttft_p95_seconds, c.ttft_for, "time to first token",
+         "Clients wait this long before a streamed answer starts (queueing and prefill on the "
+         "model server)."),
+        ("TunewatchTimePerOutputTokenHigh", "tunewatch_time_per_output_token_seconds",
+         c.tpot_p95_seconds, c.tpot_for, "time per output token",
+         "Streamed answers are generated this slowly after their first token (the model "
+         "server's decode speed under its current load)."),
+    ):
+        out.append(Alert(
+            name=name,
+            expr=(f"histogram_quantile(0.95, sum by ({by}, le) "
+                  f"(rate({metric}_bucket{c.sel()}[{w}]))) > {limit:g}"),
+            for_=for_,
+            severity="warning",
+            team="sre",
+            summary=f"Slow {what} for model {{{{ $labels.model }}}} on {{{{ $labels.instance }}}}.",
+            description=(
+                f"p95 {what} of streams through {TARGET} for model {{{{ $labels.model }}}} is "
+                f"{{{{ $value | humanizeDuration }}}}, above {limit:g}s for {for_}. {hint}"
+            ),
+        ))
+    return out
+
+
 def _probe_and_safety_alerts(c: MixinConfig) -> list[Alert]:
     by, pw = c.by(), c.probe_failing_window
     return [
@@ -403,6 +434,7 @@ def alerts(config: MixinConfig) -> list[Alert]:
     """Every Tunewatch alert, in rule-file order."""
     return [
         *_sidecar_alerts(config),
+        *_generation_alerts(config),
         *_probe_and_safety_alerts(config),
         *_drift_and_governance_alerts(config),
         *_review_alerts(config),

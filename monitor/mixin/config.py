@@ -58,6 +58,8 @@ class MixinConfig:
     probe_stale_seconds: int = 3 * 3600
     probe_failing_window: str = "1h"
     deployment_change_window_seconds: int = 3600
+    ttft_p95_seconds: float = 2.0
+    tpot_p95_seconds: float = 0.2  # 5 output tokens per second
 
     # ``for:`` durations.
     down_for: str = "5m"
@@ -78,6 +80,8 @@ class MixinConfig:
     unreviewed_for: str = "1h"
     rejected_deployment_for: str = "1m"
     artifact_mismatch_for: str = "1m"
+    ttft_for: str = "15m"
+    tpot_for: str = "15m"
 
     # Range for rate() in alerts.
     rate_window: str = "5m"

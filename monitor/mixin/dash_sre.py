@@ -1,11 +1,12 @@
-"""SRE overview dashboard: traffic, latency, sidecar overhead, time to first byte, upstream and
-fail-open errors, sampling."""
+"""SRE overview dashboard: traffic, latency, sidecar overhead, time to first byte, generations
+(tokens, time per token; ``dash_tokens.py``), upstream and fail-open errors, sampling."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from monitor.mixin.config import MixinConfig, m
+from monitor.mixin.dash_tokens import token_panels
 from monitor.mixin.grafana import (
     Panel,
     dashboard,
@@ -108,6 +109,7 @@ def sre_overview(config: MixinConfig) -> dict[str, Any]:
             unit="s",
             width=8,
         ),
+        *token_panels(q, config),
         row("Errors"),
         timeseries(
             "Upstream errors by kind",

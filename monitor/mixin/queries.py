@@ -59,6 +59,21 @@ class Queries:
         return f"histogram_quantile({q:g}, {grouping} ({inner}))"
 
 
+    # Series that carry their own ``model`` label (the token metrics): filtered on it directly,
+    # no join (the join's ``group_left (model)`` would overwrite it with the pod's model).
+    def model_sel(self, *matchers: str) -> str:
+        return self.sel('model=~"$model"', *matchers)
+
+    def model_rate(self, metric: str, by: str, *matchers: str, window: str = RATE) -> str:
+        return f"{by_clause('sum', by)} (rate({metric}{self.model_sel(*matchers)}[{window}]))"
+
+    def model_quantile(self, q: float, histogram: str, by: str = "model",
+                       *matchers: str) -> str:
+        grouping = by_clause("sum", f"{by}, le" if by else "le")
+        return (f"histogram_quantile({q:g}, {grouping} "
+                f"(rate({histogram}_bucket{self.model_sel(*matchers)}[{RATE}])))")
+
+
 def by_clause(op: str, by: str) -> str:
     """``sum by (a, b)``, or plain ``sum`` when ``by`` is empty."""
     return f"{op} by ({by})" if by else op

@@ -30,6 +30,7 @@ from monitor.proxy.routes import (
     route_template,
 )
 from monitor.proxy.sampler import Sample, SampleQueue, SamplingPolicy
+from monitor.proxy.tokens import ResponseObserver, TokenAccounting
 from monitor.proxy.upstream import (
     UpstreamClient,
     UpstreamConnectError,
@@ -107,6 +108,7 @@ class ProxyApp:
         max_in_flight: int = 0,
         retry_after_s: int = 1,
         upload_stall_s: float = 300.0,
+        tokens: TokenAccounting | None = None,
         clock: Callable[[], float] = time.perf_counter,
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
@@ -128,6 +130,7 @@ class ProxyApp:
         self._retry_after_s = retry_after_s
         self._upload_stall_s = upload_stall_s
         self._active = 0
+        self.tokens = tokens
         self._clock = clock
         self._wall = wall_clock
         self._children: dict[str, tuple[Any, Any, Any]] = {}
@@ -228,7 +231,8 @@ class ProxyApp:
             flow.watcher = asyncio.ensure_future(self._watch_disconnect(receive, flow))
         state = _Exchange(route=route, method=method_label, t0=t0, started_at=started_at,
                           request_id=request_id or "", request_capture=capture_req,
-                          sampled=sampled, flow=flow, request_encoding=head.encoding)
+                          sampled=sampled, flow=flow, request_encoding=head.encoding,
+                          request_body=body if isinstance(body, bytes) else None)
         try:
             await self._exchange(url, method, headers, body, send, state, sampled, flow)
         except asyncio.CancelledError:
@@ -464,6 +468,7 @@ class ProxyApp:
                 state.content_encoding = value.decode("latin-1")
             out.append((lname, value))
         state.streaming = streaming
+        observer = self._observe_tokens(state)
         overhead = state.pre + (self._clock() - t_hdr)
         state.overhead = overhead
         out.append((OVERHEAD_HEADER, f"{overhead * 1000:.3f}".encode()))
@@ -487,6 +492,8 @@ class ProxyApp:
                     else:
                         capture = state.capture = None
                         self.sampling.samples_dropped.labels(reason="too_large").inc()
+                if observer is not None:
+                    observer.feed(chunk)
                 if expected is not None and n >= expected:
                     last = chunk  # sent below, after the accounting
                     break
@@ -563,8 +570,42 @@ class ProxyApp:
                 hist_ttfb.observe(state.ttfb)
             if state.response_bytes:
                 self.metrics.response_bytes.inc(state.response_bytes)
+            if self.tokens is not None:
+                self._account_tokens(self.tokens, state)
         except Exception:
             self.metrics.monitor_error("capture")
+
+    # ------------------------------------------------------------------------------- tokens
+    def _observe_tokens(self, state: _Exchange) -> ResponseObserver | None:
+        tokens = self.tokens
+        if tokens is None:
+            return None
+        observer = tokens.observe(state.route, state.method, state.request_body, state.streaming)
+        state.observer = observer
+        return observer
+
+    @staticmethod
+    def _account_tokens(tokens: TokenAccounting, state: _Exchange) -> None:
+        """Tokens and per-token latency of a generation request, with its outcome."""
+        observer = state.observer
+        if observer is None and state.error is None:
+            return  # not a generation route, or it was not observed
+        flow = state.flow
+        if state.error is not None:
+            error_type = state.error
+        elif state.abort is not None:
+            error_type = "stream_cut"
+        elif flow is not None and flow.client_gone:
+            error_type = "client_disconnect"
+        elif state.status >= 400:
+            error_type = str(state.status) if state.status <= 599 else "other"
+        else:
+            error_type = ""
+        if observer is not None:
+            tokens.finish(observer, error_type=error_type, duration=state.duration, t0=state.t0)
+        else:
+            tokens.failed_before_response(state.route, state.method, state.request_body,
+                                          error_type=error_type, duration=state.duration)
 
     def _offer(self, state: _Exchange) -> None:
         try:
@@ -624,3 +665,5 @@ class _Exchange:
     capture: bytearray | None = None
     tail: bytes = b""
     request_encoding: str | None = None
+    request_body: bytes | None = None
+    observer: ResponseObserver | None = None

@@ -1,5 +1,7 @@
 """The upstream's health, polled: ``GET {upstream}/v1/models`` for readiness, and its model list as
-a deployment-fingerprint component (``upstream_models``).
+a deployment-fingerprint component (``upstream_models``), and, parsed by
+:func:`~monitor.governance.adapters.parse_vllm_models`, the served models with each LoRA
+adapter's base (``observe_served``: the model labels of the token metrics).
 
 With a :class:`ServerReports` receiver (the governance loop's adapter state) the poll also hands
 over what the server says about the models it serves: the ``/v1/models`` body (vLLM lists its
@@ -25,6 +27,7 @@ from typing import Any, Protocol
 
 import httpx
 
+from monitor.governance.adapters import AdapterParseError, ServerModels, parse_vllm_models
 from monitor.untrusted import safe_token, split_credentials
 
 log = logging.getLogger("tunewatch.upstream")
@@ -60,6 +63,7 @@ class UpstreamMonitor:
     def __init__(self, *, url: str, probe_header: str, interval_s: float,
                  observe_models: Callable[[str], object], on_error: Callable[[], None],
                  sign: Callable[[str], str] = lambda run_id: run_id,
+                 observe_served: Callable[[ServerModels], None] | None = None,
                  clock: Callable[[], float] = time.time,
                  reports: ServerReports | None = None) -> None:
         self._base, self._auth = split_credentials(url.rstrip("/"))
@@ -69,6 +73,7 @@ class UpstreamMonitor:
         self._interval_s = interval_s
         self._observe_models = observe_models
         self._on_error = on_error
+        self._observe_served = observe_served
         self._clock = clock
         self._reports = reports
         self._llamacpp: bool | None = None  # None: not known yet whether it has /props
@@ -90,6 +95,12 @@ class UpstreamMonitor:
                                      if (i := safe_token(str(m.get("id")))) is not None)
                     except Exception:  # a model list we cannot read is no fingerprint
                         body, ids = None, []
+                    if ids and self._observe_served is not None:
+                        try:
+                            self._observe_served(parse_vllm_models(body))
+                        except AdapterParseError:
+                            log.warning("the upstream's /v1/models is not in the OpenAI shape; "
+                                        "model labels stay bounded by count only")
                     health.models = ids[:50]
                     if ids:
                         digest = hashlib.sha256("\n".join(ids).encode()).hexdigest()[:16]

@@ -3,10 +3,12 @@
 Routes:
   POST /v1/chat/completions, /v1/completions  deterministic answers; ``stream: true`` -> SSE.
       ``x-test-delay`` header: seconds between stream chunks; ``x-test-chunks``: chunk count.
-  GET  /v1/models          ``model`` as the one card, or ``model_cards`` verbatim (e.g. vLLM's
-                           LoRA cards with ``parent`` and ``root``)
+  GET  /v1/models          ``models_body`` verbatim when set (e.g. a vLLM list with LoRA
+                           ``parent``s), else ``model`` as the one card, or ``model_cards``
   GET  /props, /lora-adapters   llama.cpp's routes when ``props`` / ``lora_adapters`` are set
                            (404 otherwise, like vLLM and llama-cpp-python)
+      ``stream_options.include_usage`` -> a final usage chunk (``choices: []``), as OpenAI/vLLM.
+      usage: prompt_tokens 5, completion_tokens = the number of streamed words.
   ANY  /test/echo          JSON of method, path, query, headers, body length and sha256
   ANY  /test/status/{code} that status with a JSON error body
   GET  /test/slow?s=S      sleep S seconds, then answer
@@ -54,6 +56,7 @@ class ScriptedUpstream:
         self.props: Any = None
         self.lora_adapters: Any = None
         self.system_fingerprint = "fp_test"
+        self.models_body: dict[str, Any] | None = None
 
     def record(self, *event: Any) -> None:
         with self._lock:
@@ -98,7 +101,7 @@ class ScriptedUpstream:
         elif path == "/v1/models":
             cards = self.model_cards if self.model_cards is not None else [
                 {"id": self.model, "object": "model"}]
-            await _json(send, 200, {"object": "list", "data": cards})
+            await _json(send, 200, self.models_body or {"object": "list", "data": cards})
         elif path == "/props" and self.props is not None:
             await _json(send, 200, self.props)
         elif path == "/lora-adapters" and self.lora_adapters is not None:
@@ -194,8 +197,9 @@ class ScriptedUpstream:
             await _json(send, 200, {"id": "cmpl-test", "object": obj, "created": created,
                                     "model": self.model, "system_fingerprint": self.system_fingerprint,
                                     "choices": [choice],
-                                    "usage": {"prompt_tokens": 5, "completion_tokens": 9,
-                                              "total_tokens": 14}})
+                                    "usage": {"prompt_tokens": 5,
+                                              "completion_tokens": len(text.split(" ")),
+                                              "total_tokens": 5 + len(text.split(" "))}})
             return
         delay = float(headers.get("x-test-delay", "0"))
         words = text.split(" ")
@@ -227,6 +231,14 @@ class ScriptedUpstream:
                     "model": self.model, "choices": [{"index": 0, "text": "", "finish_reason": "stop"}]}
         await send({"type": "http.response.body", "body": f"data: {json.dumps(last)}\n\n".encode(),
                     "more_body": True})
+        options = req.get("stream_options")
+        if isinstance(options, dict) and options.get("include_usage"):
+            usage = {"id": last["id"], "object": last["object"], "created": created,
+                     "model": self.model, "choices": [],
+                     "usage": {"prompt_tokens": 5, "completion_tokens": len(words),
+                               "total_tokens": 5 + len(words)}}
+            await send({"type": "http.response.body",
+                        "body": f"data: {json.dumps(usage)}\n\n".encode(), "more_body": True})
         await send({"type": "http.response.body", "body": b"data: [DONE]\n\n", "more_body": False})
 
     async def _cut(self, send: Any, n: int) -> None:

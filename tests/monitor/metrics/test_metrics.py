@@ -23,6 +23,7 @@ from monitor.metrics.errors import MonitorErrors
 from monitor.metrics.probes import ProbeMetrics
 from monitor.metrics.proxy import ProxyMetrics
 from monitor.metrics.sampling import SamplingMetrics
+from monitor.metrics.tokens import TokenMetrics
 from monitor.metrics.triggers import TriggerMetrics
 from monitor.metrics.verdicts import RefusalVerdicts
 
@@ -46,7 +47,9 @@ def _families(registry: CollectorRegistry, collector: DetectorCollector | None =
 
 
 # Families added since the split, and help texts that changed (a label value was added).
-ADDED = {"tunewatch_requests_rejected", "tunewatch_probe_markers_invalid"}  # issue 13
+ADDED = {"tunewatch_requests_rejected", "tunewatch_probe_markers_invalid",  # issue 13
+         "tunewatch_request_tokens", "tunewatch_operation_duration_seconds",  # issue 15
+         "tunewatch_time_to_first_token_seconds", "tunewatch_time_per_output_token_seconds"}
 HELP_CHANGED = {"tunewatch_upstream_errors"}  # issue 13: kind "protocol"
 
 
@@ -71,6 +74,9 @@ def test_names_types_labels_and_help_are_those_before_the_split() -> None:
                     "tunewatch_time_to_first_byte_seconds", "tunewatch_upstream_errors",
                     "tunewatch_client_disconnects", "tunewatch_request_bytes",
                     "tunewatch_response_bytes", "tunewatch_requests_rejected"}),
+    (TokenMetrics, {"tunewatch_request_tokens", "tunewatch_operation_duration_seconds",
+                    "tunewatch_time_to_first_token_seconds",
+                    "tunewatch_time_per_output_token_seconds"}),
     (SamplingMetrics, {"tunewatch_samples", "tunewatch_samples_dropped",
                        "tunewatch_sample_queue_depth", "tunewatch_sample_queue_capacity",
                        "tunewatch_probe_markers_invalid"}),

@@ -74,6 +74,12 @@ NONZERO: set[tuple[str, str]] = {
     ("Tunewatch / SRE overview", "Client disconnects"),
     ("Tunewatch / SRE overview", "Sidecars up"),
     ("Tunewatch / SRE overview", "Sample queue"),
+    ("Tunewatch / SRE overview", "Tokens per second by model"),
+    ("Tunewatch / SRE overview", "Time to first token"),
+    ("Tunewatch / SRE overview", "Time per output token"),
+    ("Tunewatch / SRE overview", "Output tokens by base model and adapter"),
+    ("Tunewatch / SRE overview", "Estimated share of output tokens"),
+    ("Tunewatch / SRE overview", "Generation errors by type"),
     ("Tunewatch / Safety", "Categories in regression"),
     ("Tunewatch / Safety", "Probe categories regressed (last run)"),
     ("Tunewatch / Safety", "Canary leaks in range"),
@@ -107,8 +113,10 @@ def _chat(c: httpx.Client, base: str, text: str, *, system: str, stream: bool = 
 
 
 def _faults(c: httpx.Client, base: str) -> None:
-    """An upstream 5xx, a stream the upstream cuts, and a client that goes away mid-stream."""
+    """An upstream 5xx, a generation the upstream rejects, a stream the upstream cuts, and a
+    client that goes away mid-stream."""
     assert c.post(base + "/test/status/503", json={}).status_code == 503
+    assert c.post(base + "/v1/chat/completions", content=b"{not json").status_code == 400
     try:
         with c.stream("GET", base + "/test/cut?n=3") as r:
             r.read()

@@ -41,6 +41,8 @@ REQUIRED_ALERTS = {
     "TunewatchUpstreamDown",
     "TunewatchUpstreamErrorRate",
     "TunewatchProxyOverheadHigh",
+    "TunewatchTimeToFirstTokenHigh",
+    "TunewatchTimePerOutputTokenHigh",
     "TunewatchMonitorErrors",
     "TunewatchSampleQueueDropping",
     "TunewatchUnscoreableSpike",
@@ -376,6 +378,11 @@ def test_dashboards_cover_the_required_panels() -> None:
         "Upstream errors by kind",
         "Fail-open monitor errors by stage",
         "Sample queue",
+        "Tokens per second by model",
+        "Time to first token",
+        "Time per output token",
+        "Output tokens by base model and adapter",
+        "Estimated share of output tokens",
     } <= titles["tunewatch-sre-overview"]
     assert {
         "Production refusal rate vs baseline",
@@ -458,6 +465,16 @@ def _traffic_step(m: Metrics) -> None:
     for histogram in (m.proxy.request_duration, m.proxy.overhead, m.proxy.ttfb):
         histogram.labels(route=route).observe(0.002)
     m.analysis.analysis_duration.observe(0.01)
+    t = m.tokens
+    for model, base in (("gemma-3-270m", "gemma-3-270m"), ("tw-safe", "gemma-3-270m")):
+        key = ("chat", model, model, base)
+        for kind, source, n in (("input", "usage", 12), ("output", "usage", 30),
+                                ("output", "estimate", 20)):
+            t.tokens.labels(*key, kind, source).observe(n)
+        t.operation_duration.labels(*key, "").observe(0.5)
+        t.operation_duration.labels(*key, "503").observe(0.01)
+        t.ttft.labels(*key).observe(0.08)
+        t.tpot.labels(*key).observe(0.02)
     for counter in (
         m.sampling.samples.labels(route=route),
         m.analysis.samples_analyzed,
