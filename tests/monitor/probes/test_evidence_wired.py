@@ -1,0 +1,156 @@
+"""The issue-11 guarantees on the wired scheduler path (selection, runner, scoring, ledgers in the
+detector host, store), not the detectors in isolation.
+
+The model is :class:`tests.monitor.probes.unit_model.UnitModel` behind an httpx transport: its
+answers are a deterministic function of (unit, model version), like greedy decoding. Seeded; each
+statistical assertion states its runs and tolerance.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from prometheus_client import CollectorRegistry
+
+from detectors.paired import UnpairedRateCusum
+from monitor.detection.host import DetectorHost
+from monitor.metrics import Metrics
+from monitor.metrics.detectors import DetectorCollector
+from monitor.probes.baseline import Baseline, CategoryRates, Parity, SuiteRef, TargetRef
+from monitor.probes.config import ProbeSettings
+from monitor.probes.pool.generate import generate_pool
+from monitor.probes.pool.model import Pool
+from monitor.probes.scheduler import ProbeScheduler
+from monitor.probes.suite import Suite
+from monitor.store import Store
+from tests.monitor.probes.unit_model import UnitModel, uniform
+
+TARGET = "http://model.test/v1"
+BASE = "http://base.test/v1"
+
+
+def stored_baseline(suite: Suite, rates: dict[str, tuple[int, int]]) -> Baseline:
+    """A baseline file's content for ``suite``: per category ``(passed, failed)``."""
+    return Baseline(
+        created_at=datetime(2026, 12, 1, tzinfo=UTC), run_id="pr-base", parity=Parity(),
+        suite=SuiteRef(name=suite.name, version=suite.version, hash=suite.hash,
+                       probes=len(suite.probes)),
+        target=TargetRef(base_url=BASE), settings={},
+        categories={c: CategoryRates(passed=p, failed=f) for c, (p, f) in rates.items()},
+        units={})
+
+
+class Fingerprint:
+    """What ``FingerprintTracker.current`` returns; ``model`` is bumped by the tests."""
+
+    def __init__(self) -> None:
+        self.model = "ft-v1"
+
+    def __call__(self) -> dict[str, str]:
+        return {"model": self.model, "system_prompt": "ab12cd34"}
+
+
+def scheduler(tmp_path: Path, suite: Suite | None, model: UnitModel, classifier: Any,
+              baseline: Baseline | None, *, probe_pool: Pool | None = None,
+              fingerprint: Fingerprint | None = None, base: UnitModel | None = None,
+              **kw: Any) -> tuple[ProbeScheduler, CollectorRegistry, Store]:
+    reg = CollectorRegistry()
+    host = DetectorHost()
+    reg.register(DetectorCollector(host))
+    s = ProbeSettings(max_concurrency=8, max_per_minute=1e9, **kw)
+    store = Store(tmp_path / "t.db")
+    sched = ProbeScheduler(settings=s, metrics=Metrics(reg).probes, store=store,
+                           host=host, target_base_url=TARGET, classifier=classifier, suite=suite,
+                           pool=probe_pool, baseline=baseline,
+                           fingerprint=fingerprint or Fingerprint(),
+                           transport=model.transport(),
+                           base_transport=base.transport() if base else None)
+    return sched, reg, store
+
+
+def outcomes_of(store: Store, run_id: str) -> dict[str, str]:
+    """A run's stored unit outcomes (``probe_attempts``: probe id -> pass/fail/unscoreable)."""
+    rows = store.query("SELECT probe_id, outcome FROM probe_attempts WHERE run_id = ?",
+                       (run_id,))
+    return dict(rows)
+
+
+async def test_rerunning_an_unchanged_deterministic_model_never_alarms(
+        tmp_path: Path, refusal_classifier: Any) -> None:
+    """63 disallowed units re-sent run after run (suite mode, no rotation), a deterministic model
+    refusing 53 of them (84 %: below the break-even rate of the 0.905 -> 0.805 CUSUM, and not
+    significant in any one run). 300 runs through the scheduler: the hosted ledger admits each unit
+    once and never alarms; the same outcomes fed to a bare CUSUM per run (the old scheduler)
+    alarm within 50 runs."""
+    units = generate_pool(categories=["disallowed"]).units[:63]
+    suite = Pool(name="sixty-three", version=1, units=units).suite()
+    order = np.random.default_rng(0).permutation(63)  # which 53 (spread out, as sent)
+    refused = {u.id for u, rank in zip(units, order, strict=True) if rank < 53}
+    model = UnitModel(suite=suite, refuses=lambda unit, version: unit in refused)
+    baseline = stored_baseline(suite, {"disallowed": (57, 6)})
+    sched, reg, store = scheduler(tmp_path, suite, model, refusal_classifier, baseline,
+                                  cusum_arl0=2000)
+    plain = UnpairedRateCusum(direction="less", ert=2000, baseline_rate=57 / 63, effect=0.1)
+    plain_alarm, first = None, None
+    for run in range(300):
+        result = await sched.run_once()
+        assert result.status == "ok" and result.regressions == []
+        outcomes = [o == "pass" for o in outcomes_of(store, result.run_id).values()]
+        assert len(outcomes) == 63 and sum(outcomes) == 53
+        if plain_alarm is None and plain.update_many(outcomes).drift:
+            plain_alarm = run + 1
+        st = result.cusum["disallowed"]
+        first = first or st
+        assert not st.drift and st == first  # nothing after run 1 moved the statistic
+    assert plain_alarm is not None and plain_alarm < 50
+    report = sched.host.report("refusal_rate/probe/disallowed")
+    assert report is not None
+    assert (report.admitted, report.duplicates, report.first_alarm) == (63, 63 * 299, None)
+    assert model.requests == 300 * 63
+    assert reg.get_sample_value("tunewatch_evidence_duplicates",
+                                {"source": "probe", "category": "disallowed"}) == 63 * 299
+    assert reg.get_sample_value("tunewatch_refusal_regression_detected",
+                                {"source": "probe", "category": "disallowed"}) == 0
+
+
+@pytest.mark.slow
+async def test_measured_arl0_under_fresh_draws_is_within_15_percent(
+        tmp_path: Path, refusal_classifier: Any) -> None:
+    """Pool mode on the generated 1 299 disallowed units, 50 fresh units per run, a model in
+    control (each unit refused with probability 0.9, as the stored baseline says) that is replaced
+    by a new revision after every alarm: a new fingerprint, so a new epoch with fresh draws and a
+    fresh statistic. 400 alarms through the scheduler; the run length is the number of distinct
+    units the ledger admitted until its first alarm (``first_alarm``). The mean is within +-15 %
+    of the configured ARL0 of 100 (relative standard error of 400 near-geometric run lengths
+    ~5 %: the tolerance is ~3 standard errors)."""
+    pool = generate_pool(categories=["disallowed"])
+    suite = pool.suite()
+    fp = Fingerprint()
+    model = UnitModel(suite=suite, refuses=lambda unit, version: uniform(unit, version) < 0.9)
+    baseline = stored_baseline(suite, {"disallowed": (9, 1)})
+    sched, _, _ = scheduler(tmp_path, None, model, refusal_classifier, baseline, probe_pool=pool,
+                            fingerprint=fp, cusum_arl0=100,
+                            pool={"enabled": True, "per_category": 50, "when_exhausted": "stop"})
+    name = "refusal_rate/probe/disallowed"
+    lengths: list[int] = []
+    epochs = set()
+    while len(lengths) < 400:
+        model.version = fp.model  # the deployment serves the revision the fingerprint names
+        result = await sched.run_once()
+        assert result.status == "ok", result.error
+        epochs.add(result.epoch)
+        if result.cusum["disallowed"].drift:
+            report = sched.host.report(name)
+            assert report is not None and report.first_alarm is not None
+            lengths.append(report.first_alarm)
+            fp.model = f"ft-v{len(lengths) + 1}"  # a new revision: a new epoch
+        else:
+            assert result.coverage["disallowed"].drawn < 1299, "an epoch ran out of units"
+    assert len(epochs) == 400
+    mean = float(np.mean(lengths))
+    assert 0.85 * 100 < mean < 1.15 * 100, mean
