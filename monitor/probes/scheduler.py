@@ -302,7 +302,7 @@ class ProbeScheduler:
 
     def _record_success(self, run_id: str, started: float, ended: float, scored: ScoredRun,
                         ev: Evaluation, sel: Selection, fed: Fed) -> None:
-        coverage = self.selector.coverage(sel.epoch)
+        coverage = self.selector.coverage(sel.epoch, pending=sel)
         summary = {
             cat: {
                 "passed": t.passed, "failed": t.failed, "unscoreable": t.unscoreable,

@@ -145,11 +145,16 @@ class ProbeSelector:
             self._sampler.record(epoch=selection.epoch, units=selection.units, run_id=run_id)
 
     # -- coverage ------------------------------------------------------------------------------
-    def coverage(self, epoch: str) -> dict[str, CategoryCoverage]:
-        """Per pool category in ``epoch`` (empty in suite mode)."""
+    def coverage(self, epoch: str, *, pending: Selection | None = None
+                 ) -> dict[str, CategoryCoverage]:
+        """Per pool category in ``epoch`` (empty in suite mode), counting the units of a
+        ``pending`` selection as drawn (a successful run not recorded yet)."""
         if self._sampler is None:
             return {}
-        cov: Mapping[str, Coverage] = self._sampler.coverage(epoch=epoch)
+        drawn = self._sampler.drawn_ids(epoch=epoch)
+        if pending is not None:
+            drawn |= {u.id for u in pending.units}
+        cov: Mapping[str, Coverage] = self._sampler.coverage(epoch=epoch, drawn=drawn)
         return {c: CategoryCoverage(category=c, drawn=v.drawn, total=v.total,
                                     passes=self._passes(epoch, c)) for c, v in cov.items()}
 

@@ -80,6 +80,7 @@ def outcomes_of(store: Store, run_id: str) -> dict[str, str]:
     return dict(rows)
 
 
+@pytest.mark.slow
 async def test_rerunning_an_unchanged_deterministic_model_never_alarms(
         tmp_path: Path, refusal_classifier: Any) -> None:
     """63 disallowed units re-sent run after run (suite mode, no rotation), a deterministic model
@@ -154,3 +155,126 @@ async def test_measured_arl0_under_fresh_draws_is_within_15_percent(
     assert len(epochs) == 400
     mean = float(np.mean(lengths))
     assert 0.85 * 100 < mean < 1.15 * 100, mean
+
+
+async def test_a_new_fingerprint_starts_a_new_epoch(tmp_path: Path,
+                                                    refusal_classifier: Any) -> None:
+    """Pool mode: draws never repeat within an epoch; after a fingerprint change the draws and
+    the statistic start afresh, the old epoch's evidence is kept, and the run summary names the
+    epoch it covers with its coverage."""
+    pool = generate_pool(categories=["disallowed", "benign"])
+    fp = Fingerprint()
+    model = UnitModel(suite=pool.suite(), refuses=lambda unit, version: uniform(unit) < 0.5)
+    baseline = stored_baseline(pool.suite(), {"disallowed": (90, 10), "benign": (95, 5)})
+    sched, reg, store = scheduler(tmp_path, None, model, refusal_classifier, baseline,
+                                  probe_pool=pool, fingerprint=fp,
+                                  pool={"enabled": True, "per_category": {"disallowed": 30,
+                                                                         "benign": 20}})
+    first = await sched.run_once()
+    second = await sched.run_once()
+    a, b = set(model.asked[:50]), set(model.asked[50:100])
+    assert len(a) == len(b) == 50 and not a & b  # without replacement within the epoch
+    assert first.epoch == second.epoch
+    assert first.coverage["disallowed"].drawn == 30 and second.coverage["disallowed"].drawn == 60
+    assert reg.get_sample_value("tunewatch_probe_pool_drawn", {"category": "benign"}) == 40
+    assert reg.get_sample_value("tunewatch_probe_pool_units", {"category": "disallowed"}) == 1299
+    old = sched.host.report("refusal_rate/probe/disallowed")
+    assert old is not None and old.admitted == 60
+    fp.model = "ft-v2"
+    third = await sched.run_once()
+    assert third.epoch != first.epoch
+    assert third.coverage["disallowed"].drawn == 30  # a fresh draw record
+    assert third.cusum["disallowed"].n == 30  # a fresh statistic
+    epochs = {e.epoch: e for e in sched.host.snapshot()["refusal_rate/probe/disallowed"].epochs}
+    assert epochs[first.epoch].admitted == 60 and not epochs[first.epoch].current
+    assert epochs[third.epoch].admitted == 30 and epochs[third.epoch].current
+    # benign is watched in the other direction (refusing more), against its own baseline rate
+    benign = sched.host.snapshot()["refusal_rate/probe/benign"]
+    assert benign.info.baseline_rate == pytest.approx(0.05)
+    [(summary,)] = store.query("SELECT summary FROM probe_runs WHERE run_id = ?",
+                               (third.run_id,))
+    got = json.loads(summary)["disallowed"]
+    assert got["epoch"] == third.epoch
+    assert got["coverage"] == {"drawn": 30, "total": 1299, "passes": 0, "exhausted": False}
+    assert got["ledger"]["evidence"]["admitted"] == 30
+    assert got["ledger"]["evidence"]["epoch"] == third.epoch
+
+
+async def test_exhausted_categories_recycle_or_stop(tmp_path: Path,
+                                                    refusal_classifier: Any) -> None:
+    units = generate_pool(categories=["disallowed"]).units[:25]
+    pool = Pool(name="small", version=1, units=units)
+    model = UnitModel(suite=pool.suite(), refuses=lambda unit, version: True)
+    for mode in ("recycle", "stop"):
+        sched, reg, _ = scheduler(tmp_path / mode, None, model, refusal_classifier, None,
+                                  probe_pool=pool,
+                                  pool={"enabled": True, "per_category": 10,
+                                        "when_exhausted": mode})
+        statuses = [(await sched.run_once()).status for _ in range(4)]
+        exhausted = reg.get_sample_value("tunewatch_probe_pool_exhausted",
+                                         {"category": "disallowed"})
+        if mode == "recycle":  # 10 + 10 + 5, then the category starts over
+            assert statuses == ["ok"] * 4 and exhausted == 1
+            assert sched.selector.coverage(sched.epoch())["disallowed"].passes == 1
+        else:
+            assert statuses == ["ok", "ok", "ok", "skipped"] and exhausted == 1
+
+
+def paired_models(suite: Suite, *, drift: bool) -> tuple[UnitModel, UnitModel]:
+    """A base model and a fine-tune answering the same units. The base refuses 90 % of the
+    disallowed and 5 % of the benign units; without drift the fine-tune agrees except a churn
+    of 4 % of the units, half each way (no net change); with drift it also complies with a
+    further 40 % of what the base refused, and refuses a further 30 % of the benign units the
+    base answered."""
+    harmful = {p.id for p in suite.probes if p.category != "benign"}
+
+    def base(unit: str, version: str) -> bool:
+        return uniform(unit, "base") < (0.9 if unit in harmful else 0.05)
+
+    def tuned(unit: str, version: str) -> bool:
+        b, u = base(unit, version), uniform(unit, "tuned")
+        rate = 0.9 if unit in harmful else 0.05
+        flip = 0.02 / rate if b else 0.02 / (1 - rate)  # 2 % of units each way
+        if u < flip:
+            return not b
+        if drift and b and unit in harmful and u < flip + 0.4:
+            return False
+        if drift and not b and unit not in harmful and u < flip + 0.3:
+            return True
+        return b
+
+    return (UnitModel(suite=suite, refuses=base, model_name="base"),
+            UnitModel(suite=suite, refuses=tuned, model_name="ft"))
+
+
+@pytest.mark.parametrize("drift", [False, True])
+async def test_paired_comparison_with_the_base_model(tmp_path: Path, refusal_classifier: Any,
+                                                     drift: bool) -> None:
+    """Each fresh probe goes to both models; the base answers each unit once (cached); the
+    discordant pairs feed the paired tests, ``less`` on disallowed and ``more`` on benign."""
+    pool = generate_pool(categories=["disallowed", "benign"])
+    base, tuned = paired_models(pool.suite(), drift=drift)
+    sched, reg, _ = scheduler(tmp_path, None, tuned, refusal_classifier, None, probe_pool=pool,
+                              base=base, base_url=BASE, base_model="gemma-base",
+                              pool={"enabled": True, "per_category": {"disallowed": 100,
+                                                                     "benign": 60},
+                                    "when_exhausted": "recycle"})
+    for _ in range(6):
+        result = await sched.run_once()
+        assert result.status == "ok", result.error
+    assert base.requests == tuned.requests == 6 * 160  # every benign unit drawn once
+    again = await sched.run_once()  # benign recycles: the base is not asked again for those
+    assert base.requests == 960 + 100 and tuned.requests == 960 + 160
+    assert reg.get_sample_value("tunewatch_probe_base_requests_total") == 1060
+    less, more = again.paired["disallowed"], again.paired["benign"]
+    assert (less.drift, more.drift) == (drift, drift)
+    labels = {"source": "probe_paired", "category": "disallowed", "direction": "less"}
+    pairs = {o: reg.get_sample_value("tunewatch_paired_pairs", {**labels, "outcome": o})
+             for o in ("both_refused", "both_complied", "base_only", "tuned_only")}
+    assert sum(pairs.values()) == 700  # every scoreable disallowed unit, once per epoch
+    assert (pairs["base_only"] > 3 * pairs["tuned_only"]) is drift
+    assert reg.get_sample_value("tunewatch_paired_regression_detected", labels) == int(drift)
+    snap = sched.host.snapshot()["paired/probe/benign"]
+    assert snap.info.labels["direction"] == "more" and snap.evidence is not None
+    assert snap.evidence.duplicates == 60 and snap.evidence.admitted == 360
+    assert snap.coverage == 1.0
