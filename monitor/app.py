@@ -30,6 +30,7 @@ from monitor.analysis.fingerprint import FingerprintTracker
 from monitor.analysis.pipeline import Analyzer, Pipeline
 from monitor.analysis.redaction import Redactor
 from monitor.analysis.samples import SampleStore
+from monitor.analysis.shadow import ShadowReplay
 from monitor.analysis.worker import AnalysisWorker
 from monitor.config import Settings
 from monitor.detection import api as detection_api
@@ -38,6 +39,8 @@ from monitor.detection.judge import load_refusal_judge
 from monitor.metrics import Metrics
 from monitor.metrics.detectors import DetectorCollector
 from monitor.probes import api as probes_api
+from monitor.probes.pool.loader import load_pool
+from monitor.probes.pool.sampler import epoch_key
 from monitor.probes.scheduler import ProbeScheduler
 from monitor.proxy.app import ProxyApp
 from monitor.proxy.health import UpstreamMonitor
@@ -62,6 +65,7 @@ class Reports:
     worker: AnalysisWorker
     fingerprint: FingerprintTracker
     triggers: TriggerService | None
+    epoch: Callable[[], str] | None = None
 
     def readiness(self) -> tuple[bool, dict[str, Any]]:
         h = self.upstream.health
@@ -92,6 +96,7 @@ class Reports:
                          "queue_depth": self.queue.qsize(), "queue_size": s.sampling.queue_size},
             "analysis": {"processed": self.worker.processed, "embedder": s.analysis.embedder},
             "fingerprint": self.fingerprint.current(),
+            **({"epoch": self.epoch()} if self.epoch is not None else {}),
             "privacy": {"retain_text": s.privacy.retain_text},
         }
 
@@ -114,6 +119,7 @@ class Daemon:
     reports: Reports
     triggers: TriggerService | None
     probes: ProbeScheduler | None
+    shadow: ShadowReplay | None = None
     clock: Callable[[], float] = time.time
     _background: list[asyncio.Task[None]] = field(default_factory=list, init=False, repr=False)
 
@@ -149,6 +155,8 @@ class Daemon:
                 pass
         self._background.clear()
         await asyncio.to_thread(self.worker.stop)
+        if self.shadow is not None:
+            await asyncio.to_thread(self.shadow.stop)
         if self.triggers is not None:
             try:
                 await self.triggers.stop()
@@ -199,9 +207,20 @@ def create_app(
     # -- analysis ------------------------------------------------------------------------------
     fingerprint = FingerprintTracker(metrics=metrics.deployment, store=store, clock=clock)
     samples = SampleStore(store)
+    # issue 11: the evidence epoch (a deployment-fingerprint key) and the probe pool, shared by
+    # the probes (fresh draws) and the traffic categories (labelled units)
+    epoch_components = tuple(settings.deployment.epoch_components)
+
+    def epoch() -> str:
+        return epoch_key(fingerprint.current(), keys=epoch_components)
+
+    pool_mode = settings.probes.enabled and settings.probes.pool.enabled
+    pool = (load_pool(settings.probes.pool)
+            if pool_mode or settings.analysis.categories.enabled else None)
     if analyzers is None:
         analyzers = build_analyzers(settings, metrics=metrics.analysis, store=store, host=host,
-                                    clock=clock)
+                                    clock=clock, epoch=epoch, pool=pool)
+    shadow = next((a for a in analyzers if isinstance(a, ShadowReplay)), None)
     pipeline = Pipeline(
         metrics=metrics.analysis,
         samples=samples,
@@ -242,7 +261,8 @@ def create_app(
         probes = ProbeScheduler(
             settings=settings.probes, metrics=metrics.probes, store=store, host=host, clock=clock,
             # the same embedding cache and device as the traffic analysis
-            classifier_loader=partial(load_refusal_judge, analysis=settings.analysis))
+            classifier_loader=partial(load_refusal_judge, analysis=settings.analysis),
+            pool=pool if pool_mode else None, epoch=epoch)
     triggers = None
     if settings.triggers.enabled:
         triggers = TriggerService(
@@ -267,12 +287,12 @@ def create_app(
     if probes is not None:
         routers.append(probes_api.make_router(scheduler=probes, guard=guard))
     reports = Reports(settings=settings, upstream=upstream, queue=queue, pipeline=pipeline,
-                      worker=worker, fingerprint=fingerprint, triggers=triggers)
+                      worker=worker, fingerprint=fingerprint, triggers=triggers, epoch=epoch)
     admin_app = create_admin_app(registry=registry, guard=guard, readiness=reports.readiness,
                                  status=reports.status, routers=routers)
     return Daemon(
         settings=settings, registry=registry, metrics=metrics, store=store, host=host,
         queue=queue, client=client, proxy_app=proxy, admin_app=admin_app, pipeline=pipeline,
         worker=worker, fingerprint=fingerprint, upstream=upstream, reports=reports,
-        triggers=triggers, probes=probes, clock=clock,
+        triggers=triggers, probes=probes, shadow=shadow, clock=clock,
     )

@@ -186,7 +186,16 @@ async def _serve(
                             "Fix: stop the process using the port or choose another with "
                             "--listen / --admin-listen.")
             raise typer.Exit(1) from None
-        daemon = create_app(settings, CollectorRegistry())
+        try:
+            daemon = create_app(settings, CollectorRegistry())
+        except ValueError as exc:  # a bad probe pool import, baseline or suite (file:line)
+            from monitor.probes.baseline import BaselineMismatch
+            from monitor.probes.yamlmarks import SourceErrors
+
+            if not isinstance(exc, SourceErrors | BaselineMismatch):
+                raise
+            _fail_paragraph("cannot start the probes", str(exc))
+            raise typer.Exit(1) from None
         stop = asyncio.Event()
         watcher = None
         if local is not None:

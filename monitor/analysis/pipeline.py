@@ -35,6 +35,7 @@ class Processed:
     system_prompt_hash: str | None = None
     redactions: int = 0
     verdict: str | None = None
+    category: str | None = None  # traffic category (analysis.categories), e.g. benign or none
     error: str | None = None  # redacted upstream error message
     features: dict[str, float] = field(default_factory=dict)
 

@@ -144,12 +144,6 @@ class ProbeSettings(BaseModel):
         10_000.0, description="the same for the benign category (refusing more: over-refusal); "
         "10 000 keeps an epoch of the 360 benign units under 5 %"
     )
-    epoch_components: list[str] = Field(
-        default_factory=lambda: ["model", "upstream_models", "output_filter", "scope"],
-        description="fingerprint components that define an evidence epoch: a new value starts "
-        "a new epoch (fresh draws, fresh statistics); probes carry their own system prompts, so "
-        "the traffic's system prompt is left out by default"
-    )
     pool: PoolSettings = PoolSettings()
     base_url: str | None = Field(
         None, description="OpenAI-compatible base URL (with /v1) of the base model, e.g. the "
@@ -199,15 +193,6 @@ class ProbeSettings(BaseModel):
             extra = " or remove the key to run every probe" if name == "subset_size" else ""
             raise ValueError(f"probes.{name}: must be at least 1, got {v}; fix: set a positive "
                              f"integer{extra}")
-        return v
-
-    @field_validator("epoch_components")
-    @classmethod
-    def _epoch_components(cls, v: list[str]) -> list[str]:
-        unknown = sorted(set(v) - set(EPOCH_COMPONENTS))
-        if unknown or not v:
-            raise ValueError(f"probes.epoch_components: {', '.join(unknown) or 'empty'}; fix: "
-                             f"use some of {', '.join(EPOCH_COMPONENTS)}")
         return v
 
     @field_validator("base_url")

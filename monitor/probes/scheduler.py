@@ -9,9 +9,10 @@ nothing and does not advance ``tunewatch_probe_last_success_timestamp_seconds``,
 stale" is an alert on ``time() - last_success``. Overlapping runs are skipped
 (``status="skipped"``), as is a run with nothing left to draw.
 
-**Epochs.** The epoch of a run is the deployment fingerprint (``probes.epoch_components`` of
-:meth:`FingerprintTracker.current`, hashed): fresh draws and the sequential tests' evidence are
-per epoch, and a new fingerprint starts a new one.
+**Epochs.** The epoch of a run is the deployment fingerprint (``deployment.epoch_components`` of
+:meth:`FingerprintTracker.current`, hashed; the daemon hands the scheduler an ``epoch``
+callable): fresh draws and the sequential tests' evidence are per epoch, and a new fingerprint
+starts a new one.
 
 **Sequential tests** (:mod:`~monitor.probes.evidence`): per refusal-scored category, a test
 against the baseline (``refusal_rate/probe/<category>``) and, with ``probes.base_url``, a paired
@@ -28,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -97,14 +98,14 @@ class ProbeScheduler:
         suite: Suite | None = None,
         pool: Pool | None = None,
         baseline: Baseline | None = None,
-        fingerprint: Callable[[], Mapping[str, str]] | None = None,
+        epoch: Callable[[], str] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         base_transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         """``pool``: the probe pool (default: built from ``probes.pool`` when enabled);
-        ``fingerprint``: the deployment fingerprint's current components (the epoch of a run,
-        see ``probes.epoch_components``); ``transport``/``base_transport``: httpx transports of
-        the target and the base endpoint (tests)."""
+        ``epoch``: the current evidence epoch (the daemon's: the hashed
+        ``deployment.epoch_components`` of the fingerprint; default: one epoch); ``transport`` /
+        ``base_transport``: httpx transports of the target and the base endpoint (tests)."""
         self.settings = settings
         self.metrics = metrics
         self.runs = ProbeStore(store)
@@ -114,7 +115,7 @@ class ProbeScheduler:
         self._classifier = classifier
         self._load_classifier = classifier_loader
         self._transport = transport
-        self._fingerprint: Callable[[], Mapping[str, str]] = fingerprint or dict
+        self._epoch: Callable[[], str] = epoch or (lambda: epoch_key({}))
         if pool is None and settings.pool.enabled and suite is None:
             pool = load_pool(settings.pool)
         self.pool = pool
@@ -141,9 +142,8 @@ class ProbeScheduler:
         self._restore_last_runs()
 
     def epoch(self) -> str:
-        """The current evidence epoch: the hashed ``probes.epoch_components`` of the deployment
-        fingerprint."""
-        return epoch_key(self._fingerprint(), keys=self.settings.epoch_components)
+        """The current evidence epoch (a deployment fingerprint key)."""
+        return self._epoch()
 
     def _restore_last_runs(self) -> None:
         """Re-export the last run times so a restart does not look like stale probes."""

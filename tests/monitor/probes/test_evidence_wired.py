@@ -25,6 +25,7 @@ from monitor.probes.baseline import Baseline, CategoryRates, Parity, SuiteRef, T
 from monitor.probes.config import ProbeSettings
 from monitor.probes.pool.generate import generate_pool
 from monitor.probes.pool.model import Pool
+from monitor.probes.pool.sampler import epoch_key
 from monitor.probes.scheduler import ProbeScheduler
 from monitor.probes.suite import Suite
 from monitor.store import Store
@@ -46,13 +47,14 @@ def stored_baseline(suite: Suite, rates: dict[str, tuple[int, int]]) -> Baseline
 
 
 class Fingerprint:
-    """What ``FingerprintTracker.current`` returns; ``model`` is bumped by the tests."""
+    """The daemon's epoch function: the key of the fingerprint components; ``model`` is bumped
+    by the tests (a new revision)."""
 
     def __init__(self) -> None:
         self.model = "ft-v1"
 
-    def __call__(self) -> dict[str, str]:
-        return {"model": self.model, "system_prompt": "ab12cd34"}
+    def __call__(self) -> str:
+        return epoch_key({"model": self.model, "upstream_models": "ab12cd34"})
 
 
 def scheduler(tmp_path: Path, suite: Suite | None, model: UnitModel, classifier: Any,
@@ -67,7 +69,7 @@ def scheduler(tmp_path: Path, suite: Suite | None, model: UnitModel, classifier:
     sched = ProbeScheduler(settings=s, metrics=Metrics(reg).probes, store=store,
                            host=host, target_base_url=TARGET, classifier=classifier, suite=suite,
                            pool=probe_pool, baseline=baseline,
-                           fingerprint=fingerprint or Fingerprint(),
+                           epoch=fingerprint or Fingerprint(),
                            transport=model.transport(),
                            base_transport=base.transport() if base else None)
     return sched, reg, store
