@@ -29,6 +29,7 @@ from monitor.probes.pool.sampler import epoch_key
 from monitor.probes.scheduler import ProbeScheduler
 from monitor.probes.suite import Suite
 from monitor.store import Store
+from monitor.triggers.evidence import EvidenceBuilder, EvidenceSources
 from tests.monitor.probes.unit_model import UnitModel, uniform
 
 TARGET = "http://model.test/v1"
@@ -280,3 +281,15 @@ async def test_paired_comparison_with_the_base_model(tmp_path: Path, refusal_cla
     assert snap.info.labels["direction"] == "more" and snap.evidence is not None
     assert snap.evidence.duplicates == 60 and snap.evidence.admitted == 360
     assert snap.coverage == 1.0
+    # the evidence pack of a ticket carries the paired result and the epoch it covers
+    pack = EvidenceBuilder(sources=EvidenceSources(probe_run=sched.runs.latest_ok,
+                                                   detectors=sched.host.snapshot),
+                           dashboard_url=None, clock=lambda: 0.0)
+    probes = pack.probes()
+    cat = probes["categories"]["disallowed"]
+    assert probes["epoch"] == again.epoch and cat["evidence"]["epoch"] == again.epoch
+    assert cat["paired"]["drift"] is drift and ("paired" in cat["detected_by"]) is drift
+    assert cat["paired"]["pairs"]["base_only"] == pairs["base_only"]
+    assert cat["coverage"]["drawn"] == 700 and cat["evidence"]["admitted"] == 700
+    dets = pack.detectors()["paired/probe/disallowed"]
+    assert dets["direction"] == "less" and dets["evidence"]["epoch"] == again.epoch
