@@ -39,10 +39,12 @@ def _register_subcommands() -> None:
     """Mount the sub-apps of the components (probes, references, triggers)."""
     from monitor.analysis.reference_cli import reference_app
     from monitor.probes.cli import baseline_app, probe_app
+    from monitor.probes.pool.cli import pool_app
     from monitor.triggers.cli import triggers_app
 
     app.add_typer(baseline_app, name="baseline")
     app.add_typer(probe_app, name="probe")
+    app.add_typer(pool_app, name="pool")
     app.add_typer(reference_app, name="reference")
     app.add_typer(triggers_app, name="triggers")
 
