@@ -16,8 +16,8 @@ from prometheus_client import CollectorRegistry, start_http_server
 
 from detectors.cusum import BernoulliCusum
 from detectors.ledger import Evidence, EvidenceLedger
-from detectors.paired import PairedSignCusum
 from detectors.mmd import EmbeddingDriftDetector
+from detectors.paired import PairedSignCusum
 from monitor.detection.host import DetectorHost
 from monitor.metrics import Metrics
 from monitor.metrics.detectors import DetectorCollector
