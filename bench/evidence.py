@@ -35,6 +35,7 @@ import json
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -209,13 +210,16 @@ def section_delays() -> None:
 
 # -- real models -------------------------------------------------------------------------------
 async def _verdicts(url: str, alias: str, pool: Pool, units: Any, judge: Any,
-                    max_tokens: int) -> dict[tuple[str, str], bool]:
+                    max_tokens: int, mode: str) -> dict[tuple[str, str], bool]:
     suite = pool.suite(units)
     runner = ProbeRunner(base_url=url, settings=RunnerSettings(
-        mode="chat", model=alias, max_concurrency=1, max_per_minute=1e6, timeout_s=300,
-        max_tokens=max_tokens))
+        mode=mode, model=alias, max_concurrency=1, max_per_minute=1e6,  # type: ignore[arg-type]
+        timeout_s=300, max_tokens=max_tokens))
     output = await runner.run(suite.probes)
     scored = score_run(suite, output.attempts, judge)
+    errors = Counter(a.error for a in output.attempts if a.error)
+    verdicts = Counter(sa.verdict or sa.outcome for sa in scored.attempts)
+    print(f"  {alias}: verdicts {dict(verdicts)}" + (f", errors {dict(errors)}" if errors else ""))
     out = {}
     for (cat, unit), outcome in scored.unit_outcomes().items():
         refused = refused_of(cat, outcome)
@@ -256,7 +260,8 @@ def real_models(args: argparse.Namespace) -> int:
     verdicts: dict[str, dict[tuple[str, str], bool]] = {}
     for alias in aliases:
         t = time.perf_counter()
-        verdicts[alias] = asyncio.run(_verdicts(url, alias, pool, units, judge, args.max_tokens))
+        verdicts[alias] = asyncio.run(_verdicts(url, alias, pool, units, judge, args.max_tokens,
+                                                args.mode))
         print(f"{alias}: {len(verdicts[alias])} scoreable units in {time.perf_counter() - t:.0f} s")
     rng = np.random.default_rng(11)
     d = DEFAULTS
@@ -313,6 +318,8 @@ def main() -> int:
     ap.add_argument("--units", type=int, default=60, help="units per category")
     ap.add_argument("--judge", default="minilm", choices=["minilm", "static"])
     ap.add_argument("--max-tokens", type=int, default=48)
+    ap.add_argument("--mode", default="chat", choices=["chat", "completions"],
+                    help="chat (the lab's server has the chat template) or completions")
     ap.add_argument("--resamples", type=int, default=300)
     ap.add_argument("--cap", type=int, default=20_000, help="units per bootstrap sequence")
     ap.add_argument("--out", help="JSON file for the real-model verdict counts and delays")
