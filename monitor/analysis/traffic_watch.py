@@ -61,12 +61,12 @@ class TrafficWatch:
         self.names: dict[str, str] = {}
         for cat in (*settings.harmful, *settings.benign):
             rate = settings.baselines.get(cat)
-            direction = settings.direction(cat)
-            if rate is None or direction is None:
+            if rate is None:
                 continue
+            direction: Direction = "less" if cat in settings.harmful else "more"
             arl0 = settings.arl0_harmful if direction == "less" else settings.arl0_benign
 
-            def make(rate: float = rate, direction: Direction = direction,  # type: ignore[assignment]
+            def make(rate: float = rate, direction: Direction = direction,
                      arl0: float = arl0, cat: str = cat) -> UnpairedRateCusum:
                 return UnpairedRateCusum(direction=direction, ert=arl0, baseline_rate=rate,
                                          effect=settings.effect,
@@ -76,7 +76,7 @@ class TrafficWatch:
             host.add_refusal_rate(name, EvidenceLedger(make_detector=make, max_epochs=MAX_EPOCHS,
                                                        max_units=settings.max_units),
                                   source="traffic", category=cat, baseline_rate=rate,
-                                  slot=states.slot(name))
+                                  slot=states.slot(name), direction=direction)
             self.names[cat] = name
         self.fed = 0
 

@@ -73,7 +73,9 @@ class DetectorInfo:
     ``drift`` detectors are labelled ``{detector: name}``; ``refusal_rate`` CUSUMs
     ``{source, category}`` and carry the ``baseline_rate`` they test against; ``paired`` tests
     ``{source, category, direction}``. ``units`` is the number of distinct units the category
-    holds (the probe pool's), for the coverage of a ledger's epoch.
+    holds (the probe pool's), for the coverage of a ledger's epoch; ``direction`` which way a
+    refusal test alarms (``less`` / ``more``; a label of the ``paired`` family and of the evidence
+    gauges).
     """
 
     name: str
@@ -81,6 +83,7 @@ class DetectorInfo:
     labels: Mapping[str, str]
     baseline_rate: float | None = None
     units: int | None = None
+    direction: str = "less"  # refusing less (harmful side) or more (over-refusal)
 
 
 @dataclass(frozen=True)
@@ -170,13 +173,14 @@ class DetectorHost:
 
     def add_refusal_rate(self, name: str, detector: Detector, *, source: str,
                          category: str, baseline_rate: float | None,
-                         slot: StateSlot | None = None, units: int | None = None) -> None:
+                         slot: StateSlot | None = None, units: int | None = None,
+                         direction: str = "less") -> None:
         """Host a refusal-rate CUSUM (exported as ``tunewatch_refusal_*{source, category}``): a
         detector with ``rate()`` (``BernoulliCusum``, ``UnpairedRateCusum``) or an
         :class:`~detectors.ledger.EvidenceLedger` around one."""
         info = DetectorInfo(name=name, family="refusal_rate",
                             labels={"source": source, "category": category},
-                            baseline_rate=baseline_rate, units=units)
+                            baseline_rate=baseline_rate, units=units, direction=direction)
         self._add(_Entry(info, detector, slot, rate=_rate_of(detector)))
 
     def add_paired(self, name: str, detector: Detector, *, source: str, category: str,
@@ -187,7 +191,7 @@ class DetectorHost:
         :class:`~detectors.paired.PairedSignCusum`, or an evidence ledger around one."""
         info = DetectorInfo(name=name, family="paired",
                             labels={"source": source, "category": category,
-                                    "direction": direction}, units=units)
+                                    "direction": direction}, units=units, direction=direction)
         self._add(_Entry(info, detector, slot))
 
     def _add(self, entry: _Entry) -> None:

@@ -16,7 +16,8 @@ into gauges; each scrape reads every hosted detector's live state
   ``tunewatch_paired_regression_detected``, and once pairs exist ``tunewatch_paired_pairs``
   (``+outcome``: both_refused, both_complied, base_only, tuned_only) and
   ``tunewatch_paired_refusal_difference`` (fine-tune minus base refusal rate);
-* detectors inside an evidence ledger (``{source, category}``), for the epoch they cover:
+* detectors inside an evidence ledger (``{source, category, direction}``), for the epoch they
+  cover:
   ``tunewatch_evidence_admitted`` (distinct units counted), ``tunewatch_evidence_duplicates``
   (repeats not counted) and, where the category's unit count is known,
   ``tunewatch_evidence_coverage_ratio``. The epoch key itself is no label (it changes with every
@@ -102,12 +103,12 @@ def _families() -> dict[str, GaugeMetricFamily]:
                               PAIRED),
         "admitted": gauge("tunewatch_evidence_admitted",
                           "Distinct units counted by a sequential test in its current epoch "
-                          "(deployment fingerprint).", RATE),
+                          "(deployment fingerprint).", PAIRED),
         "duplicates": gauge("tunewatch_evidence_duplicates",
                             "Repeated outcomes of units already counted in the current epoch "
-                            "(not counted again).", RATE),
+                            "(not counted again).", PAIRED),
         "coverage": gauge("tunewatch_evidence_coverage_ratio",
-                          "Share of the category's units counted in the current epoch.", RATE),
+                          "Share of the category's units counted in the current epoch.", PAIRED),
     }
 
 
@@ -134,13 +135,14 @@ class DetectorCollector(Collector):
                     f["reference"].add_metric([name, st.reference_id], 1.0)
                 continue
             labels = [snap.info.labels["source"], snap.info.labels["category"]]
+            directed = [*labels, snap.info.direction]
             if snap.evidence is not None:
-                f["admitted"].add_metric(labels, float(snap.evidence.admitted))
-                f["duplicates"].add_metric(labels, float(snap.evidence.duplicates))
+                f["admitted"].add_metric(directed, float(snap.evidence.admitted))
+                f["duplicates"].add_metric(directed, float(snap.evidence.duplicates))
                 if snap.coverage is not None:
-                    f["coverage"].add_metric(labels, snap.coverage)
+                    f["coverage"].add_metric(directed, snap.coverage)
             if snap.info.family == "paired":
-                _paired(f, [*labels, snap.info.labels["direction"]], snap)
+                _paired(f, directed, snap)
                 continue
             if snap.rate is not None:
                 p, lo, hi = snap.rate

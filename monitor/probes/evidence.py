@@ -109,7 +109,8 @@ class ProbeEvidence:
                                       EvidenceLedger(make_detector=unpaired,
                                                      max_epochs=MAX_EPOCHS),
                                       source="probe", category=cat, baseline_rate=p0,
-                                      slot=slot(cusum_key(cat)), units=units[cat])
+                                      slot=slot(cusum_key(cat)), units=units[cat],
+                                      direction=direction)
                 self.unpaired[cat] = cusum_name(cat)
             if base_label is not None:
                 ert = s.paired_ert_benign if direction == "more" else s.paired_ert_harmful

@@ -16,6 +16,7 @@ from monitor.config import AnalysisSettings
 from monitor.detection.host import DetectorHost
 from monitor.detection.state import StateTable
 from monitor.metrics import Metrics
+from monitor.metrics.detectors import DetectorCollector
 from monitor.proxy.sampler import Sample
 from monitor.store import Store
 
@@ -45,6 +46,7 @@ def replay(tmp_path: Any, handler: Any, **shadow: Any) -> tuple[ShadowReplay, Co
                                                                   DetectorHost, list[Any]]:
     reg = CollectorRegistry()
     host = DetectorHost()
+    reg.register(DetectorCollector(host))
     seen: list[Any] = []
 
     def record(request: httpx.Request) -> httpx.Response:
@@ -83,6 +85,10 @@ def test_replay_rewrites_the_request_and_feeds_both_directions(tmp_path: Any) ->
     assert less.pairs is not None and less.pairs.base_only == 4
     assert more.pairs is not None and more.pairs.base_only == 4
     assert less.evidence is not None and less.evidence.epoch == "ep-1"
+    # both directions of one category export their evidence apart (no duplicate series)
+    for direction in ("less", "more"):
+        assert reg.get_sample_value("tunewatch_evidence_admitted", {
+            "source": "traffic_paired", "category": "all", "direction": direction}) == 4
 
 
 def test_only_scored_traffic_in_the_share_is_replayed_at_the_rate_limit(tmp_path: Any) -> None:

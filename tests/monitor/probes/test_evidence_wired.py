@@ -117,7 +117,8 @@ async def test_rerunning_an_unchanged_deterministic_model_never_alarms(
     assert (report.admitted, report.duplicates, report.first_alarm) == (63, 63 * 299, None)
     assert model.requests == 300 * 63
     assert reg.get_sample_value("tunewatch_evidence_duplicates",
-                                {"source": "probe", "category": "disallowed"}) == 63 * 299
+                                {"source": "probe", "category": "disallowed",
+                                 "direction": "less"}) == 63 * 299
     assert reg.get_sample_value("tunewatch_refusal_regression_detected",
                                 {"source": "probe", "category": "disallowed"}) == 0
 
