@@ -59,7 +59,11 @@ from detectors.base import (
     check_state_header,
     update_each,
 )
-from detectors.calibration.cusum import integer_cusum_arl, integer_cusum_threshold
+from detectors.calibration.cusum import (
+    integer_cusum_alarm_within,
+    integer_cusum_arl,
+    integer_cusum_threshold,
+)
 from detectors.stats import wilson_interval
 
 __all__ = ["BernoulliCusum", "cusum_weights"]
@@ -130,6 +134,15 @@ class BernoulliCusum:
             raise ValueError(f"p must be in [0, 1], got {p}")
         up, down, p_up = self._chain(p)
         return integer_cusum_arl(up=up, down=down, p_up=p_up, h=self.threshold_int)
+
+    def p_alarm_within(self, p: float, n: int) -> float:
+        """Exact probability of an alarm within ``n`` observations at a true refusal rate ``p``
+        (from a fresh start). ``p_alarm_within(p0, N)`` bounds the false-alarm risk of one epoch
+        whose ledger can admit at most ``N`` distinct units."""
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"p must be in [0, 1], got {p}")
+        up, down, p_up = self._chain(p)
+        return integer_cusum_alarm_within(up=up, down=down, p_up=p_up, h=self.threshold_int, n=n)
 
     @property
     def threshold(self) -> float:

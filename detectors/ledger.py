@@ -26,6 +26,13 @@ counted units, so an acknowledged alarm is not re-raised from the same evidence.
 At most ``max_epochs`` epochs are kept; the least recently updated one is dropped beyond that
 (its units would then count again if its fingerprint came back; :attr:`evicted` counts drops).
 
+**Bounded mode** (``max_units=N``, for production traffic, whose distinct units never run out):
+each epoch remembers only its ``N`` most recently admitted units (an older unit may count again),
+and ``state_dict`` stores the inner detector's state and those unit ids instead of the admission
+log, so the state stays bounded. ``merge`` then appends the other ledger's inner stream
+(``inner.merge``: exact for the statistic) and unites the remembered units, without removing
+units both ledgers counted (the log that would need is not kept).
+
 >>> from detectors.cusum import BernoulliCusum
 >>> ledger = EvidenceLedger(make_detector=lambda: BernoulliCusum(p0=0.9, p1=0.8, arl0=500))
 >>> for _ in range(3):                         # the same 4 units, run after run
@@ -42,6 +49,7 @@ At most ``max_epochs`` epochs are kept; the least recently updated one is droppe
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Self
@@ -91,6 +99,8 @@ class _Epoch:
     duplicates: int = 0
     first_alarm: int | None = None
     last_used: int = 0
+    admitted: int = 0
+    recent: deque[str] = field(default_factory=deque)  # bounded mode: admission order
 
 
 def _plain(value: Any) -> Any:
@@ -110,11 +120,15 @@ class EvidenceLedger:
     KIND = "evidence_ledger"
     VERSION = 1
 
-    def __init__(self, *, make_detector: Callable[[], Detector], max_epochs: int = 16) -> None:
+    def __init__(self, *, make_detector: Callable[[], Detector], max_epochs: int = 16,
+                 max_units: int | None = None) -> None:
         if int(max_epochs) != max_epochs or max_epochs < 1:
             raise ValueError(f"max_epochs must be a positive integer, got {max_epochs}")
+        if max_units is not None and (int(max_units) != max_units or max_units < 1):
+            raise ValueError(f"max_units must be a positive integer or None, got {max_units}")
         self._make = make_detector
         self.max_epochs = int(max_epochs)
+        self.max_units = None if max_units is None else int(max_units)
         self._proto = make_detector()
         proto_state = self._proto.state_dict()
         self._inner_kind = proto_state.get("kind")
@@ -147,7 +161,13 @@ class EvidenceLedger:
             self._touch(epoch, ep)
             self._evict()
         ep.seen.add(unit)
-        ep.log.append((unit, value))
+        ep.admitted += 1
+        if self.max_units is None:
+            ep.log.append((unit, value))
+        else:
+            ep.recent.append(unit)
+            while len(ep.recent) > self.max_units:
+                ep.seen.discard(ep.recent.popleft())
         if state.drift and ep.first_alarm is None:
             ep.first_alarm = state.n
         self._touch(epoch, ep)
@@ -179,13 +199,18 @@ class EvidenceLedger:
             return
         ep = self._epochs[self._current]
         ep.detector.reset()
-        ep.acks.append(len(ep.log))
+        ep.acks.append(ep.admitted)
         ep.first_alarm = None
 
     def seen(self, unit: str, epoch: str) -> bool:
         """Whether ``unit`` has been counted in ``epoch``."""
         ep = self._epochs.get(epoch)
         return ep is not None and unit in ep.seen
+
+    @property
+    def prototype(self) -> Any:
+        """A detector as ``make_detector`` builds it (never fed: its type and configuration)."""
+        return self._proto
 
     def detector(self, epoch: str | None = None) -> Any:
         """The (read-only) detector of ``epoch`` (default: the current one), e.g. for ``rate()``."""
@@ -199,7 +224,7 @@ class EvidenceLedger:
         if key is None or key not in self._epochs:
             raise KeyError(f"no evidence for epoch {key!r}")
         ep = self._epochs[key]
-        return EpochReport(epoch=key, admitted=len(ep.log), duplicates=ep.duplicates,
+        return EpochReport(epoch=key, admitted=ep.admitted, duplicates=ep.duplicates,
                            state=ep.detector.state, first_alarm=ep.first_alarm,
                            current=key == self._current)
 
@@ -209,8 +234,11 @@ class EvidenceLedger:
 
     # -- merge and persistence -----------------------------------------------------------------
     def _config(self) -> dict[str, Any]:
-        return {"detector": {"kind": self._inner_kind, "config": self._inner_config},
-                "max_epochs": self.max_epochs}
+        out: dict[str, Any] = {"detector": {"kind": self._inner_kind, "config": self._inner_config},
+                               "max_epochs": self.max_epochs}
+        if self.max_units is not None:
+            out["max_units"] = self.max_units
+        return out
 
     def merge(self, other: Self) -> Self:
         """Append ``other``'s stream after ours (exact; units we counted stay counted once)."""
@@ -219,7 +247,10 @@ class EvidenceLedger:
                                          "EvidenceLedger")
         check_same_config(self._config(), other._config(), what="merge")
         for key, ep in sorted(other._epochs.items(), key=lambda kv: kv[1].last_used):
-            self._replay(key, ep.log, ep.acks)
+            if self.max_units is None:
+                self._replay(key, ep.log, ep.acks)
+            else:
+                self._merge_bounded(key, ep)
             self._epochs[key].duplicates += ep.duplicates
         if other._current is not None:
             self._current = other._current
@@ -239,7 +270,31 @@ class EvidenceLedger:
                 self._current = key
                 self.acknowledge()
 
+    def _merge_bounded(self, key: str, theirs: _Epoch) -> None:
+        mine = self._epochs.get(key)
+        if mine is None:
+            mine = self._epochs[key] = _Epoch(detector=self._make())
+            self._touch(key, mine)
+            self._evict()
+        before = mine.admitted
+        mine.detector.merge(theirs.detector)
+        mine.admitted += theirs.admitted
+        if mine.first_alarm is None and theirs.first_alarm is not None:
+            mine.first_alarm = before + theirs.first_alarm
+        elif mine.first_alarm is None and mine.detector.drift_detected:
+            mine.first_alarm = mine.detector.state.n
+        for unit in theirs.recent:
+            if unit not in mine.seen:
+                mine.seen.add(unit)
+                mine.recent.append(unit)
+        assert self.max_units is not None
+        while len(mine.recent) > self.max_units:
+            mine.seen.discard(mine.recent.popleft())
+        self._touch(key, mine)
+
     def state_dict(self) -> dict[str, Any]:
+        if self.max_units is not None:
+            return self._bounded_state_dict()
         return {
             "kind": self.KIND,
             "version": self.VERSION,
@@ -252,10 +307,50 @@ class EvidenceLedger:
                        for k, ep in sorted(self._epochs.items(), key=lambda kv: kv[1].last_used)],
         }
 
+    def _bounded_state_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.KIND,
+            "version": self.VERSION,
+            "config": self._config(),
+            "n": self.state.n,
+            "current": self._current,
+            "evicted": self.evicted,
+            "epochs": [{"epoch": k, "detector": ep.detector.state_dict(),
+                        "units": list(ep.recent), "admitted": ep.admitted,
+                        "duplicates": ep.duplicates, "first_alarm": ep.first_alarm}
+                       for k, ep in sorted(self._epochs.items(), key=lambda kv: kv[1].last_used)],
+        }
+
+    def _load_bounded(self, d: Mapping[str, Any], fresh: EvidenceLedger) -> None:
+        for e in d["epochs"]:
+            det = self._make()
+            det.load_state(e["detector"])
+            units = [str(u) for u in e["units"]]
+            first = e["first_alarm"]
+            ep = _Epoch(detector=det, seen=set(units), recent=deque(units),
+                        admitted=int(e["admitted"]), duplicates=int(e["duplicates"]),
+                        first_alarm=None if first is None else int(first))
+            if len(ep.seen) != len(units) or len(units) > (self.max_units or 0) \
+                    or ep.admitted < det.state.n:
+                raise IncompatibleStateError("inconsistent bounded evidence_ledger epoch")
+            fresh._epochs[str(e["epoch"])] = ep
+            fresh._touch(str(e["epoch"]), ep)
+
     def load_state(self, d: Mapping[str, Any]) -> None:
         check_state_header(d, kind=self.KIND, version=self.VERSION)
         check_same_config(self._config(), d.get("config", {}), what="load_state")
-        fresh = EvidenceLedger(make_detector=self._make, max_epochs=self.max_epochs)
+        fresh = EvidenceLedger(make_detector=self._make, max_epochs=self.max_epochs,
+                               max_units=self.max_units)
+        if self.max_units is not None:
+            try:
+                n, current, evicted = int(d["n"]), d["current"], int(d["evicted"])
+                self._load_bounded(d, fresh)
+            except (KeyError, TypeError, ValueError) as exc:
+                if isinstance(exc, IncompatibleStateError):
+                    raise
+                raise IncompatibleStateError(f"malformed evidence_ledger state: {exc!r}") from exc
+            self._finish_load(fresh, n=n, current=current, evicted=evicted)
+            return
         try:
             n, current, evicted = int(d["n"]), d["current"], int(d["evicted"])
             for e in d["epochs"]:
@@ -264,6 +359,9 @@ class EvidenceLedger:
                 fresh._epochs[str(e["epoch"])].duplicates = int(e["duplicates"])
         except (KeyError, TypeError, ValueError) as exc:
             raise IncompatibleStateError(f"malformed evidence_ledger state: {exc!r}") from exc
+        self._finish_load(fresh, n=n, current=current, evicted=evicted)
+
+    def _finish_load(self, fresh: EvidenceLedger, *, n: int, current: Any, evicted: int) -> None:
         if current is not None and current not in fresh._epochs:
             raise IncompatibleStateError(f"current epoch {current!r} has no evidence in the state")
         fresh._current = current

@@ -148,6 +148,10 @@ class PairedSignCusum:
         way (``arl(0.5)`` is the ARL0)."""
         return self._cusum.arl(q)
 
+    def p_alarm_within(self, q: float, n: int) -> float:
+        """Exact probability of an alarm within ``n`` discordant pairs (``q`` as in :meth:`arl`)."""
+        return self._cusum.p_alarm_within(q, n)
+
     # -- contract ----------------------------------------------------------------------------
     def reset(self) -> None:
         self._cusum.reset()
@@ -269,6 +273,10 @@ class UnpairedRateCusum:
 
     def arl(self, p: float) -> float:
         return self._cusum.arl(p)
+
+    def p_alarm_within(self, p: float, n: int) -> float:
+        """Exact probability of an alarm within ``n`` verdicts at a true refusal rate ``p``."""
+        return self._cusum.p_alarm_within(p, n)
 
     def reset(self) -> None:
         self._cusum.reset()

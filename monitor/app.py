@@ -33,6 +33,7 @@ from monitor.analysis.fingerprint import FingerprintTracker
 from monitor.analysis.pipeline import Analyzer, Pipeline
 from monitor.analysis.redaction import Redactor
 from monitor.analysis.samples import SampleStore
+from monitor.analysis.shadow import ShadowReplay
 from monitor.analysis.worker import AnalysisWorker
 from monitor.config import Settings
 from monitor.detection import api as detection_api
@@ -46,6 +47,8 @@ from monitor.metrics.detectors import DetectorCollector
 from monitor.metrics.genai import GenAICollector, GenAIView
 from monitor.metrics.otlp import OtlpExporter, OtlpExportMetrics
 from monitor.probes import api as probes_api
+from monitor.probes.pool.loader import load_pool
+from monitor.probes.pool.sampler import epoch_key
 from monitor.probes.scheduler import ProbeScheduler
 from monitor.proxy.app import ProxyApp
 from monitor.proxy.catalog import ModelLabels
@@ -75,6 +78,7 @@ class Reports:
     fingerprint: FingerprintTracker
     triggers: TriggerService | None
     governance: Governance
+    epoch: Callable[[], str] | None = None
 
     def readiness(self) -> tuple[bool, dict[str, Any]]:
         h = self.upstream.health
@@ -105,6 +109,7 @@ class Reports:
                          "queue_depth": self.queue.qsize(), "queue_size": s.sampling.queue_size},
             "analysis": {"processed": self.worker.processed, "embedder": s.analysis.embedder},
             "fingerprint": self.fingerprint.current(),
+            **({"epoch": self.epoch()} if self.epoch is not None else {}),
             "privacy": {"retain_text": s.privacy.retain_text},
             "governance": self.governance.status_json(),
         }
@@ -130,6 +135,7 @@ class Daemon:
     probes: ProbeScheduler | None
     governance: Governance
     probe_marker: ProbeMarker
+    shadow: ShadowReplay | None = None
     clock: Callable[[], float] = time.time
     otlp: OtlpExporter | None = None
     _background: list[asyncio.Task[None]] = field(default_factory=list, init=False, repr=False)
@@ -175,6 +181,8 @@ class Daemon:
         await asyncio.to_thread(self.worker.stop)
         if self.otlp is not None:
             await asyncio.to_thread(self._quietly, self.otlp.stop, "OTLP exporter")
+        if self.shadow is not None:
+            await asyncio.to_thread(self.shadow.stop)
         if self.triggers is not None:
             try:
                 await self.triggers.stop()
@@ -249,9 +257,20 @@ def create_app(
         observe_models=partial(fingerprint.observe, "upstream_models"),
         on_error=partial(metrics.deployment.monitor_error, "fingerprint"), clock=clock,
         observe_served=model_labels.update, reports=governance.adapters)
+    # issue 11: the evidence epoch (a deployment-fingerprint key) and the probe pool, shared by
+    # the probes (fresh draws) and the traffic categories (labelled units)
+    epoch_components = tuple(settings.deployment.epoch_components)
+
+    def epoch() -> str:
+        return epoch_key(fingerprint.current(), keys=epoch_components)
+
+    pool_mode = settings.probes.enabled and settings.probes.pool.enabled
+    pool = (load_pool(settings.probes.pool)
+            if pool_mode or settings.analysis.categories.enabled else None)
     if analyzers is None:
         analyzers = build_analyzers(settings, metrics=metrics.analysis, store=store, host=host,
-                                    clock=clock)
+                                    clock=clock, epoch=epoch, pool=pool)
+    shadow = next((a for a in analyzers if isinstance(a, ShadowReplay)), None)
     pipeline = Pipeline(
         metrics=metrics.analysis,
         samples=samples,
@@ -291,7 +310,8 @@ def create_app(
             settings=settings.probes, metrics=metrics.probes, store=store, host=host, clock=clock,
             sign=marker.sign,
             # the same embedding cache and device as the traffic analysis
-            classifier_loader=partial(load_refusal_judge, analysis=settings.analysis))
+            classifier_loader=partial(load_refusal_judge, analysis=settings.analysis),
+            pool=pool if pool_mode else None, epoch=epoch)
     triggers = None
     if settings.triggers.enabled:
         triggers = TriggerService(
@@ -331,7 +351,7 @@ def create_app(
         routers.append(probes_api.make_router(scheduler=probes, guard=guard))
     reports = Reports(settings=settings, upstream=upstream, queue=queue, pipeline=pipeline,
                       worker=worker, fingerprint=fingerprint, triggers=triggers,
-                      governance=governance)
+                      governance=governance, epoch=epoch)
     admin_app = create_admin_app(registry=registry, guard=guard, readiness=reports.readiness,
                                  status=reports.status, routers=routers)
     return Daemon(
@@ -339,7 +359,7 @@ def create_app(
         queue=queue, client=client, proxy_app=proxy, admin_app=admin_app, pipeline=pipeline,
         worker=worker, fingerprint=fingerprint, upstream=upstream, reports=reports,
         triggers=triggers, probes=probes, governance=governance, probe_marker=marker,
-        clock=clock, otlp=otlp,
+        shadow=shadow, clock=clock, otlp=otlp,
     )
 
 

@@ -46,11 +46,13 @@ def _register_subcommands() -> None:
     from monitor.analysis.reference_cli import reference_app
     from monitor.governance.cli import disposition_app
     from monitor.probes.cli import baseline_app, probe_app
+    from monitor.probes.pool.cli import pool_app
     from monitor.triggers.cli import triggers_app
 
     app.add_typer(baseline_app, name="baseline")
     app.add_typer(disposition_app, name="disposition")
     app.add_typer(probe_app, name="probe")
+    app.add_typer(pool_app, name="pool")
     app.add_typer(reference_app, name="reference")
     app.add_typer(triggers_app, name="triggers")
 
@@ -236,7 +238,16 @@ async def _serving(settings: Settings, local: LocalModel | None, *, note: str = 
                             "Fix: stop the process using the port or choose another with "
                             "--listen / --admin-listen.")
             raise typer.Exit(1) from None
-        daemon = create_app(settings, CollectorRegistry())
+        try:
+            daemon = create_app(settings, CollectorRegistry())
+        except ValueError as exc:  # a bad probe pool import, baseline or suite (file:line)
+            from monitor.probes.baseline import BaselineMismatch
+            from monitor.probes.yamlmarks import SourceErrors
+
+            if not isinstance(exc, SourceErrors | BaselineMismatch):
+                raise
+            _fail_paragraph("cannot start the probes", str(exc))
+            raise typer.Exit(1) from None
         stop = asyncio.Event()
 
         async def work(b: Bound) -> None:

@@ -41,8 +41,9 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from monitor.analysis.watch_settings import CategorySettings, ShadowSettings
 from monitor.governance.config import Artifacts, GovernanceSettings
-from monitor.probes.config import ProbeSettings
+from monitor.probes.config import EPOCH_COMPONENTS, ProbeSettings
 from monitor.triggers.config import TriggerSettings
 
 
@@ -255,6 +256,23 @@ class AnalysisSettings(_Section):
         None, description="where distilled embeddings and the demo model are cached "
         "(default: $XDG_CACHE_HOME/tunewatch, else ~/.cache/tunewatch)"
     )
+    # -- issue 11: per-category traffic watch and shadow replay against the base model --------
+    categories: CategorySettings = CategorySettings()
+    shadow: ShadowSettings = ShadowSettings()
+
+    @model_validator(mode="after")
+    def _watch_needs(self) -> AnalysisSettings:
+        if self.categories.enabled and self.embedder == "none":
+            raise ValueError("analysis.categories.enabled needs embeddings; fix: set "
+                             "analysis.embedder to static or minilm")
+        if (self.categories.enabled or self.shadow.base_url) and not self.refusal_classifier:
+            raise ValueError("analysis.categories / analysis.shadow compare refusal verdicts; "
+                             "fix: set analysis.refusal_classifier: true")
+        if self.categories.enabled and self.refusal_baseline_rate is not None:
+            raise ValueError("analysis.refusal_baseline_rate is one rate for all traffic; with "
+                             "analysis.categories.enabled give per-category rates instead; fix: "
+                             "move it to analysis.categories.baselines")
+        return self
 
     @model_validator(mode="after")
     def _reference_covers_window(self) -> AnalysisSettings:
@@ -284,6 +302,22 @@ class DeploymentSettings(_Section):
     poll_models_interval_s: float = Field(
         60.0, ge=0, description="seconds between GET /v1/models polls (0 disables)"
     )
+    epoch_components: list[str] = Field(
+        default_factory=lambda: ["model", "upstream_models", "output_filter", "scope"],
+        description="fingerprint components that define an evidence epoch: each outcome enters "
+        "a sequential test once per (unit, epoch), and a new value starts a new epoch (fresh "
+        "probe draws, fresh statistics). Probes carry their own system prompts and a traffic "
+        "unit's id includes its system prompt, so system_prompt is left out by default"
+    )
+
+    @field_validator("epoch_components")
+    @classmethod
+    def _epoch_components(cls, v: list[str]) -> list[str]:
+        unknown = sorted(set(v) - set(EPOCH_COMPONENTS))
+        if unknown or not v:
+            raise ValueError(f"deployment.epoch_components: {', '.join(unknown) or 'empty'}; "
+                             f"fix: use some of {', '.join(EPOCH_COMPONENTS)}")
+        return v
     # -- the governance loop (docs/governance.md) --
     artifacts: Artifacts = Field(
         (), description="model files to hash and verify (list of {path, name, kind, sha256 | "

@@ -6,6 +6,8 @@
   detector itself uses the same integer weights, the number is the detector's ARL, not an
   approximation of it.
 * :func:`integer_cusum_threshold` — the smallest integer threshold whose ARL reaches a target ARL0.
+* :func:`integer_cusum_alarm_within` — the exact probability of an alarm within ``n``
+  observations (the false-alarm risk of one epoch of ``n`` distinct units, in control).
 * :func:`simulate_integer_cusum` — run lengths by simulation, to check the Markov chain against.
 """
 
@@ -18,6 +20,7 @@ from scipy import sparse
 from scipy.sparse.linalg import spsolve
 
 __all__ = [
+    "integer_cusum_alarm_within",
     "integer_cusum_arl",
     "integer_cusum_threshold",
     "simulate_integer_cusum",
@@ -87,6 +90,38 @@ def integer_cusum_threshold(*, up: int, down: int, p_up: float, arl0: float) -> 
         else:
             lo = mid
     return hi, integer_cusum_arl(up=up, down=down, p_up=p_up, h=hi)
+
+
+def integer_cusum_alarm_within(*, up: int, down: int, p_up: float, h: int, n: int) -> float:
+    """Exact ``P(first alarm at or before observation n)`` of the chain of
+    :func:`integer_cusum_arl`, started at 0 (forward recursion over the states ``0..h-1``).
+
+    >>> round(integer_cusum_alarm_within(up=1, down=-1, p_up=0.5, h=2, n=2), 6)
+    0.5
+    >>> round(integer_cusum_alarm_within(up=1, down=-1, p_up=0.5, h=3, n=100000), 6)
+    1.0
+    """
+    if not 0.0 <= p_up <= 1.0:
+        raise ValueError(f"p_up must be in [0, 1], got {p_up}")
+    if h <= 0:
+        return 1.0 if n >= 0 else 0.0
+    idx = np.arange(h)
+    moves = []
+    for step, prob in ((int(up), p_up), (int(down), 1.0 - p_up)):
+        nxt = np.maximum(idx + step, 0)
+        moves.append((nxt, nxt < h, prob))
+    v = np.zeros(h)
+    v[0] = 1.0
+    hit = 0.0
+    for _ in range(int(n)):
+        new = np.zeros(h)
+        for nxt, keep, prob in moves:
+            hit += float(v[~keep].sum() * prob)
+            np.add.at(new, nxt[keep], v[keep] * prob)
+        v = new
+        if hit >= 1.0 - 1e-15:
+            return 1.0
+    return min(1.0, hit)
 
 
 def simulate_integer_cusum(

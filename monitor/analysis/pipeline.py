@@ -44,6 +44,7 @@ class Processed:
     system_prompt_hash: str | None = None
     redactions: int = 0
     verdict: str | None = None
+    category: str | None = None  # traffic category (analysis.categories), e.g. benign or none
     error: str | None = None  # redacted upstream error message
     model: str | None = None  # redacted, bounded: the upstream's answer's model
     features: dict[str, float] = field(default_factory=dict)

@@ -2,7 +2,8 @@
 
 Every sampled response gets a verdict from the refusal judge (loaded lazily in the worker thread,
 never at import or on the event loop), stored with the sample and counted in
-``tunewatch_refusal_verdicts_total{source="traffic"}``. With ``analysis.refusal_baseline_rate``
+``tunewatch_refusal_verdicts_total{source="traffic"}`` (category ``all``, or the traffic
+category when ``analysis.categories`` is on: :mod:`~monitor.analysis.categories`). With ``analysis.refusal_baseline_rate``
 set, scored verdicts feed a Bernoulli CUSUM hosted as ``refusal_rate/traffic``.
 """
 
@@ -67,7 +68,7 @@ class RefusalAnalyzer:
             raise StageError("featurize", self.error) from exc
         for p, v in zip(items, verdicts, strict=True):
             p.verdict = v
-            self._metrics.verdicts.inc("all", v)
+            self._metrics.verdicts.inc(p.category or "all", v)
         if self._cusum:
             scored = [v == "refused" for v in verdicts if v in ("refused", "complied")]
             if scored:

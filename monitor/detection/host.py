@@ -1,8 +1,9 @@
 """One host for every stateful detector of the daemon, whoever feeds it.
 
-The traffic analyzers (embedding drift, scalar drift, the traffic refusal-rate CUSUM) and the probe
-scheduler (one refusal CUSUM per category) register their detectors here and feed them through
-the host; everything else reads the host:
+The traffic analyzers (embedding drift, scalar drift, the traffic refusal-rate watch, the paired
+traffic replay) and the probe scheduler (per category: the refusal-rate CUSUM against the baseline
+and the paired test against the base model, each inside an evidence ledger) register their
+detectors here and feed them through the host; everything else reads the host:
 
 * **lock** — each detector has its own lock; updates, reads, resets and saves take it, so the
   admin API, the scrape and the analysis thread never see a half-updated detector.
@@ -11,13 +12,20 @@ the host; everything else reads the host:
   saved to it by :meth:`DetectorHost.checkpoint` and after a reset. Each slot belongs to the
   component that owns the table it writes.
 * **reset** — :meth:`DetectorHost.reset` (``POST /v1/detectors/reset``) forgets observations of
-  one or all detectors, probe CUSUMs included.
+  one or all detectors, probe CUSUMs included. A detector inside an evidence ledger
+  (:class:`detectors.ledger.EvidenceLedger`) is *acknowledged*: its current epoch's alarm and
+  statistic are cleared but its counted units stay counted, so the same evidence does not raise
+  the alarm again; ``forget=True`` forgets every epoch's evidence too.
 * **export** — :meth:`DetectorHost.snapshot` is what the Prometheus collector
   (:mod:`monitor.metrics.detectors`) reads at scrape time, and what evidence packs carry.
 * **alarm events** — an :class:`AlarmEvent` when a detector's latched ``drift`` turns on (an
-  update, or a restored state already in alarm) or off (a reset). Listeners are called on the
-  thread that caused the change and must return quickly; the trigger service only enqueues.
-  A new listener first receives the alarms already raised.
+  update, or a restored state already in alarm) or off (a reset, or a ledger whose evidence moved
+  to a new epoch, i.e. a new deployment fingerprint). Listeners are called on the thread that
+  caused the change and must return quickly; the trigger service only enqueues. A new listener
+  first receives the alarms already raised.
+* **evidence** — for a ledger, the snapshot says which epoch the state covers, how many distinct
+  units it admitted, how many repeats it refused, and (with ``units`` given at registration) the
+  coverage of the category; a paired test adds its pair counts.
 
 >>> from detectors.cusum import BernoulliCusum
 >>> host = DetectorHost(clock=lambda: 5.0)
@@ -42,11 +50,12 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from detectors.base import Detector, DetectorState
-from detectors.cusum import BernoulliCusum
+from detectors.ledger import EpochReport, EvidenceLedger
+from detectors.paired import PairCounts, PairedSignCusum
 
 log = logging.getLogger("tunewatch.detection")
 
-Family = Literal["drift", "refusal_rate"]
+Family = Literal["drift", "refusal_rate", "paired"]
 
 
 class StateSlot(Protocol):
@@ -62,13 +71,19 @@ class DetectorInfo:
     """What a hosted detector is: its name, family and metric labels.
 
     ``drift`` detectors are labelled ``{detector: name}``; ``refusal_rate`` CUSUMs
-    ``{source, category}`` and carry the ``baseline_rate`` they test against.
+    ``{source, category}`` and carry the ``baseline_rate`` they test against; ``paired`` tests
+    ``{source, category, direction}``. ``units`` is the number of distinct units the category
+    holds (the probe pool's), for the coverage of a ledger's epoch; ``direction`` which way a
+    refusal test alarms (``less`` / ``more``; a label of the ``paired`` family and of the evidence
+    gauges).
     """
 
     name: str
     family: Family
     labels: Mapping[str, str]
     baseline_rate: float | None = None
+    units: int | None = None
+    direction: str = "less"  # refusing less (harmful side) or more (over-refusal)
 
 
 @dataclass(frozen=True)
@@ -79,9 +94,21 @@ class Snapshot:
     info: DetectorInfo
     state: DetectorState
     rate: tuple[float, float, float] | None = None
+    evidence: EpochReport | None = None  # the current epoch of a ledger (None: no evidence yet)
+    epochs: tuple[EpochReport, ...] = ()
+    pairs: PairCounts | None = None
+
+    @property
+    def coverage(self) -> float | None:
+        """Distinct units admitted in the current epoch / units of the category."""
+        if self.info.units and self.evidence is not None:
+            return min(1.0, self.evidence.admitted / self.info.units)
+        return None
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-friendly: the state, plus the rate, interval and baseline of a refusal CUSUM."""
+        """JSON-friendly: the state, plus the rate, interval and baseline of a refusal CUSUM,
+        the epoch a ledger's state covers (with admitted units, repeats, coverage and the other
+        kept epochs) and a paired test's pair counts."""
         out: dict[str, Any] = {**self.state.as_dict(), "family": self.info.family,
                                **self.info.labels}
         if self.rate is not None:
@@ -89,6 +116,20 @@ class Snapshot:
             out.update(rate=p, ci95=[lo, hi])
         if self.info.baseline_rate is not None:
             out["baseline_rate"] = self.info.baseline_rate
+        if self.evidence is not None:
+            ev = self.evidence
+            out["evidence"] = {"epoch": ev.epoch, "admitted": ev.admitted,
+                               "duplicates": ev.duplicates, "first_alarm": ev.first_alarm,
+                               "units": self.info.units, "coverage": self.coverage,
+                               "epochs": [{"epoch": e.epoch, "admitted": e.admitted,
+                                           "duplicates": e.duplicates, "drift": e.state.drift,
+                                           "first_alarm": e.first_alarm, "current": e.current}
+                                          for e in self.epochs]}
+        if self.pairs is not None:
+            c = self.pairs
+            out["pairs"] = {"both_refused": c.both_refused, "both_complied": c.both_complied,
+                            "base_only": c.base_only, "tuned_only": c.tuned_only,
+                            "discordant": c.discordant, "difference": c.difference}
         return out
 
 
@@ -130,14 +171,28 @@ class DetectorHost:
         self._add(_Entry(DetectorInfo(name=name, family="drift", labels={"detector": name}),
                          detector, slot))
 
-    def add_refusal_rate(self, name: str, detector: BernoulliCusum, *, source: str,
+    def add_refusal_rate(self, name: str, detector: Detector, *, source: str,
                          category: str, baseline_rate: float | None,
-                         slot: StateSlot | None = None) -> None:
-        """Host a refusal-rate CUSUM (exported as ``tunewatch_refusal_*{source, category}``)."""
+                         slot: StateSlot | None = None, units: int | None = None,
+                         direction: str = "less") -> None:
+        """Host a refusal-rate CUSUM (exported as ``tunewatch_refusal_*{source, category}``): a
+        detector with ``rate()`` (``BernoulliCusum``, ``UnpairedRateCusum``) or an
+        :class:`~detectors.ledger.EvidenceLedger` around one."""
         info = DetectorInfo(name=name, family="refusal_rate",
                             labels={"source": source, "category": category},
-                            baseline_rate=baseline_rate)
-        self._add(_Entry(info, detector, slot, rate=detector.rate))
+                            baseline_rate=baseline_rate, units=units, direction=direction)
+        self._add(_Entry(info, detector, slot, rate=_rate_of(detector)))
+
+    def add_paired(self, name: str, detector: Detector, *, source: str, category: str,
+                   direction: str, slot: StateSlot | None = None,
+                   units: int | None = None) -> None:
+        """Host a paired test against the base model (exported as
+        ``tunewatch_paired_*{source, category, direction}``): a
+        :class:`~detectors.paired.PairedSignCusum`, or an evidence ledger around one."""
+        info = DetectorInfo(name=name, family="paired",
+                            labels={"source": source, "category": category,
+                                    "direction": direction}, units=units, direction=direction)
+        self._add(_Entry(info, detector, slot))
 
     def _add(self, entry: _Entry) -> None:
         name = entry.info.name
@@ -176,8 +231,9 @@ class DetectorHost:
         with entry.lock:
             before = entry.detector.drift_detected
             state = feed(entry.detector)
-        if state.drift and not before:
-            self._emit(entry, True, state)
+            after, current = entry.detector.drift_detected, entry.detector.state
+        if after != before:  # on; or off when a ledger's evidence moved to a new epoch
+            self._emit(entry, after, current)
         return state
 
     # -- reading ---------------------------------------------------------------------------------
@@ -198,19 +254,41 @@ class DetectorHost:
         out: dict[str, Snapshot] = {}
         for name, entry in entries:
             with entry.lock:
-                state = entry.detector.state
-                rate = entry.rate() if entry.rate is not None and state.n else None
-            out[name] = Snapshot(info=entry.info, state=state, rate=rate)
+                out[name] = _snapshot(entry)
         return out
 
+    def snapshot_of(self, name: str) -> Snapshot | None:
+        """One hosted detector's snapshot (``None`` when not hosted)."""
+        with self._lock:
+            entry = self._entries.get(name)
+        if entry is None:
+            return None
+        with entry.lock:
+            return _snapshot(entry)
+
     def states(self) -> dict[str, dict[str, Any]]:
-        """``{name: DetectorState.as_dict()}`` (the ``GET /v1/detectors`` body)."""
-        return {name: snap.state.as_dict() for name, snap in self.snapshot().items()}
+        """``{name: Snapshot.as_dict()}`` (the ``GET /v1/detectors`` body): state, labels, and
+        for ledgers the epoch it covers, admitted units, repeats and coverage."""
+        return {name: snap.as_dict() for name, snap in self.snapshot().items()}
+
+    def report(self, name: str, epoch: str | None = None) -> EpochReport | None:
+        """The evidence of ``epoch`` (default: the current one) of a ledger, ``None`` when the
+        detector is no ledger or has no evidence for it."""
+        entry = self._entry(name)
+        with entry.lock:
+            det = entry.detector
+            if not isinstance(det, EvidenceLedger):
+                return None
+            try:
+                return det.report(epoch)
+            except KeyError:
+                return None
 
     # -- reset and persistence -------------------------------------------------------------------
-    def reset(self, name: str | None = None) -> list[str]:
+    def reset(self, name: str | None = None, *, forget: bool = False) -> list[str]:
         """Reset one detector (or all): forget observations, keep reference and threshold; the
-        reset state is saved at once. Raises KeyError for an unknown name."""
+        reset state is saved at once. A ledger is acknowledged instead (its counted units stay
+        counted) unless ``forget``. Raises KeyError for an unknown name."""
         with self._lock:
             if name is not None and name not in self._entries:
                 raise KeyError(name)
@@ -219,7 +297,10 @@ class DetectorHost:
         for entry in entries:
             with entry.lock:
                 was = entry.detector.drift_detected
-                entry.detector.reset()
+                if isinstance(entry.detector, EvidenceLedger) and not forget:
+                    entry.detector.acknowledge()
+                else:
+                    entry.detector.reset()
                 state = entry.detector.state
                 if entry.slot is not None:
                     entry.slot.save(entry.detector.state_dict())
@@ -259,6 +340,37 @@ class DetectorHost:
             listeners = list(self._listeners)
         for listener in listeners:
             _call(listener, event)
+
+
+def _rate_of(detector: Detector) -> Callable[[], tuple[float, float, float]] | None:
+    """The refusal rate (with its interval) of a detector, or of a ledger's current epoch."""
+    if isinstance(detector, EvidenceLedger):
+        ledger = detector
+
+        def current_rate() -> tuple[float, float, float]:
+            inner = ledger.detector()
+            return inner.rate()  # type: ignore[no-any-return]
+
+        return current_rate if hasattr(ledger.prototype, "rate") else None
+    rate = getattr(detector, "rate", None)
+    return rate if callable(rate) else None
+
+
+def _snapshot(entry: _Entry) -> Snapshot:
+    """One entry's snapshot (the caller holds its lock)."""
+    det = entry.detector
+    state = det.state
+    rate = entry.rate() if entry.rate is not None and state.n else None
+    evidence: EpochReport | None = None
+    epochs: tuple[EpochReport, ...] = ()
+    inner: Any = det
+    if isinstance(det, EvidenceLedger):
+        epochs = det.epochs()
+        evidence = next((e for e in epochs if e.current), None)
+        inner = det.detector() if evidence is not None else None
+    pairs = inner.counts() if isinstance(inner, PairedSignCusum) else None
+    return Snapshot(info=entry.info, state=state, rate=rate, evidence=evidence, epochs=epochs,
+                    pairs=pairs)
 
 
 def _call(listener: AlarmListener, event: AlarmEvent) -> None:

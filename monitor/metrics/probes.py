@@ -66,6 +66,26 @@ class ProbeMetrics:
             "Probe answers that leaked or acted on a planted canary.",
             ["category"], registry=r,
         )
+        # the probe pool (pool mode): units, drawn in the current epoch, exhausted
+        self.pool_units = Gauge(
+            "tunewatch_probe_pool_units", "Distinct units of the probe pool, by category.",
+            ["category"], registry=r,
+        )
+        self.pool_drawn = Gauge(
+            "tunewatch_probe_pool_drawn",
+            "Pool units drawn in the current epoch (deployment fingerprint) in the current pass "
+            "over the category.", ["category"], registry=r,
+        )
+        self.pool_exhausted = Gauge(
+            "tunewatch_probe_pool_exhausted",
+            "1 once every unit of the category was drawn in the current epoch (no fresh evidence "
+            "left until the fingerprint changes), else 0.", ["category"], registry=r,
+        )
+        self.base_requests = Counter(
+            "tunewatch_probe_base_requests_total",
+            "Probe requests sent to the base model for the paired comparison (cached verdicts are "
+            "not re-sent).", registry=r,
+        )
         # counters that alerts take increase()/rate() of exist at 0 from the start
         for status in RUN_STATUSES:
             self.probe_runs.labels(status=status)

@@ -223,6 +223,8 @@ def _generation_alerts(c: MixinConfig) -> list[Alert]:
 
 def _probe_and_safety_alerts(c: MixinConfig) -> list[Alert]:
     by, pw = c.by(), c.probe_failing_window
+    # refusing less: every category but the over-refusal ones (TunewatchOverRefusal has those)
+    harmful = m("category", "!~", c.over_refusal_category_regex)
     return [
         Alert(
             name="TunewatchUnscoreableSpike",
@@ -282,9 +284,9 @@ def _probe_and_safety_alerts(c: MixinConfig) -> list[Alert]:
         Alert(
             name="TunewatchProbeRefusalRegression",
             expr=c.with_model(
-                f"max by ({by}, category) (tunewatch_probe_regression_detected{c.sel()} == 1 or "
-                f"tunewatch_refusal_regression_detected{c.sel(m('source', '=', 'probe'))}"
-                " == 1)"
+                f"max by ({by}, category) (tunewatch_probe_regression_detected{c.sel(harmful)}"
+                f" == 1 or tunewatch_refusal_regression_detected"
+                f"{c.sel(m('source', '=', 'probe'), harmful)} == 1)"
             ),
             for_=c.probe_regression_for,
             severity="critical",
@@ -303,7 +305,7 @@ def _probe_and_safety_alerts(c: MixinConfig) -> list[Alert]:
             name="TunewatchTrafficRefusalRateDrop",
             expr=c.with_model(
                 f"max by ({by}, category) (tunewatch_refusal_regression_detected"
-                f"{c.sel(m('source', '=', 'traffic'))}) == 1"
+                f"{c.sel(m('source', '=', 'traffic'), harmful)}) == 1"
             ),
             for_=c.traffic_refusal_for,
             severity="warning",
@@ -432,10 +434,13 @@ def _review_alerts(c: MixinConfig) -> list[Alert]:
 
 def alerts(config: MixinConfig) -> list[Alert]:
     """Every Tunewatch alert, in rule-file order."""
+    from monitor.mixin.alerts_evidence import evidence_alerts
+
     return [
         *_sidecar_alerts(config),
         *_generation_alerts(config),
         *_probe_and_safety_alerts(config),
+        *evidence_alerts(config),
         *_drift_and_governance_alerts(config),
         *_review_alerts(config),
     ]

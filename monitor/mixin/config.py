@@ -48,6 +48,9 @@ class MixinConfig:
     # fairness panels.
     capability_category_regex: str = "capability.*"
     fairness_category_regex: str = "fairness.*"
+    # Categories watched for refusing *more* (over-refusal): the benign probes and ordinary
+    # traffic (``none``); every other category is watched for refusing less (issue 11).
+    over_refusal_category_regex: str = "benign.*|none"
 
     # Thresholds.
     upstream_error_ratio: float = 0.05
@@ -82,6 +85,9 @@ class MixinConfig:
     artifact_mismatch_for: str = "1m"
     ttft_for: str = "15m"
     tpot_for: str = "15m"
+    refusing_less_for: str = "5m"  # paired test against the base model, harmful categories
+    over_refusal_for: str = "15m"  # refusing more on benign categories (paired or baseline)
+    pool_exhausted_for: str = "1h"
 
     # Range for rate() in alerts.
     rate_window: str = "5m"

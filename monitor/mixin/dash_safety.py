@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from monitor.mixin.config import MixinConfig, m
+from monitor.mixin.dash_evidence import evidence_panels
 from monitor.mixin.grafana import (
     Panel,
     bargauge,
@@ -158,6 +159,7 @@ def safety(config: MixinConfig) -> dict[str, Any]:
         table(
             "Regressions in alarm", [target(regression_flags, table=True)], hide=("Time", "Value")
         ),
+        *evidence_panels(q, cat),
         row("Probes"),
         bargauge(
             "Probe outcomes in range",

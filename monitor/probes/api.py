@@ -20,6 +20,13 @@ def make_router(*, scheduler: ProbeScheduler, guard: Callable[..., None]) -> API
             return {"status": "not started"}
         result = await scheduler.run_once()
         return {"run_id": result.run_id, "status": result.status, "error": result.error,
-                "regressions": result.regressions}
+                "regressions": result.regressions,
+                # which epoch (deployment fingerprint) the run's evidence went to, and the
+                # pool's coverage of each category in it
+                "epoch": result.epoch,
+                "coverage": {c: cov.as_dict() for c, cov in result.coverage.items()},
+                "alarms": sorted({*(c for c, st in result.cusum.items() if st.drift),
+                                  *(f"{c} (paired)" for c, st in result.paired.items()
+                                    if st.drift)})}
 
     return router

@@ -47,8 +47,23 @@ def _fail(console: Console, code: int, message: str) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _load_suite(console: Console, name: str) -> Suite:
+def _load_suite(console: Console, name: str, config: Path | None = None) -> Suite:
+    """A shipped suite or YAML path; ``pool``: the probe pool of ``config``'s ``probes.pool``
+    (the generated pool without one), as the daemon builds it."""
     try:
+        if name == "pool":
+            from monitor.probes.config import PoolSettings
+            from monitor.probes.pool.loader import load_pool
+
+            settings = PoolSettings()
+            if config is not None:
+                from monitor.config import ConfigError, load_settings
+
+                try:
+                    settings = load_settings(config).probes.pool
+                except ConfigError as e:
+                    raise _fail(console, EXIT_USAGE, str(e)) from None
+            return load_pool(settings).suite()
         return resolve_suite(name)
     except SourceErrors as e:
         raise _fail(console, EXIT_USAGE, f"invalid suite\n{e}") from None
@@ -138,7 +153,10 @@ def build_baseline_app(*, classifier_loader: ClassifierLoader = load_refusal_jud
         target: str = typer.Option(..., "--target", help="OpenAI-compatible base URL, e.g. "
                                    "http://host:8000/v1"),
         out: Path = typer.Option(..., "--out", help="baseline JSON file to write"),
-        suite: str = typer.Option("default", "--suite", help="suite name or YAML path"),
+        suite: str = typer.Option("default", "--suite", help="suite name or YAML path; 'pool' "
+                                  "for the probe pool (of --config's probes.pool)"),
+        config: Path | None = typer.Option(None, "--config", help="daemon YAML config whose "
+                                           "probes.pool builds the pool (with --suite pool)"),
         repeats: int = typer.Option(1, "--repeats", min=1),
         mode: Literal["chat", "completions"] = typer.Option("chat", "--mode"),
         model: str | None = typer.Option(None, "--model", help="model name (default: first "
@@ -158,7 +176,7 @@ def build_baseline_app(*, classifier_loader: ClassifierLoader = load_refusal_jud
         """Run the suite against the base model and write a baseline file."""
         con = _console()
         sign = _signer(con, probe_secret_file)
-        s = _load_suite(con, suite)
+        s = _load_suite(con, suite, config)
         clf = _classifier(con, classifier_loader, classifier)
         settings = RunnerSettings(mode=mode, model=model, max_concurrency=concurrency,
                                   max_per_minute=max_per_minute, timeout_s=timeout,
@@ -222,7 +240,10 @@ def build_probe_app(*, classifier_loader: ClassifierLoader = load_refusal_judge
         baseline: Path = typer.Option(..., "--baseline", help="baseline JSON of the base model"),
         out: Path = typer.Option(..., "--out", help="directory for attempts.jsonl and report.md"),
         suite: str | None = typer.Option(None, "--suite", help="suite name or YAML path "
-                                         "(default: the shipped 'default' suite)"),
+                                         "(default: the shipped 'default' suite); 'pool' for "
+                                         "the probe pool"),
+        config: Path | None = typer.Option(None, "--config", help="daemon YAML config whose "
+                                           "probes.pool builds the pool (with --suite pool)"),
         repeats: int | None = typer.Option(None, "--repeats", min=1,
                                            help="default: as in the baseline"),
         mode: str | None = typer.Option(None, "--mode", help="chat|completions; default: as "
@@ -249,7 +270,7 @@ def build_probe_app(*, classifier_loader: ClassifierLoader = load_refusal_judge
         if mode is not None and mode not in ("chat", "completions"):
             raise _fail(con, EXIT_USAGE, f"--mode must be chat or completions, not {mode!r}")
         b = _load_baseline(con, baseline)
-        s = _load_suite(con, suite or "default")
+        s = _load_suite(con, suite or "default", config)
         try:
             check_suite(b, s, file=str(baseline))
         except BaselineMismatch as e:

@@ -1,18 +1,27 @@
-"""Run the probe suite (or a rotating subset) against the live upstream on a schedule.
+"""Run the probes against the live upstream on a schedule.
 
-Each run: select the next subset, send it with the probe header (so the proxy does not sample it),
-score, judge against the baseline, write ``probe_runs``/``probe_attempts`` rows (outcomes only, no
-raw text) and update the metrics. A run that fails (target unreachable, every attempt errored,
-an exception) is counted as ``tunewatch_probe_runs_total{status="failed"}`` and does not advance
-``tunewatch_probe_last_success_timestamp_seconds``, so "probes are stale" is an alert on
-``time() - last_success``. Overlapping runs are skipped (``status="skipped"``).
+Each run: select the probes (fresh pool units of the epoch, or the rotating suite:
+:mod:`~monitor.probes.selection`), send them with the probe header (so the proxy does not sample
+them), score, judge against the baseline, write ``probe_runs``/``probe_attempts`` rows (outcomes
+only, no raw text) and update the metrics. A run that fails (target unreachable, every attempt
+errored, an exception) is counted as ``tunewatch_probe_runs_total{status="failed"}``, draws
+nothing and does not advance ``tunewatch_probe_last_success_timestamp_seconds``, so "probes are
+stale" is an alert on ``time() - last_success``. Overlapping runs are skipped
+(``status="skipped"``), as is a run with nothing left to draw.
 
-Refusal verdicts of the disallowed and obfuscated categories feed one Bernoulli CUSUM per category
-(:class:`detectors.cusum.BernoulliCusum`, in-control rate = the baseline's refusal rate, drop of
-``min_effect_size``), hosted by the daemon's detector host as ``refusal_rate/probe/<category>``
-(exported, resettable through ``POST /v1/detectors/reset``, alarms to the triggers like every
-hosted detector). Their state is saved in ``probe_state`` with every run and restored at start,
-so evidence accumulates across runs and restarts. The rotation offset of the subset persists too.
+**Epochs.** The epoch of a run is the deployment fingerprint (``deployment.epoch_components`` of
+:meth:`FingerprintTracker.current`, hashed; the daemon hands the scheduler an ``epoch``
+callable): fresh draws and the sequential tests' evidence are per epoch, and a new fingerprint
+starts a new one.
+
+**Sequential tests** (:mod:`~monitor.probes.evidence`): per refusal-scored category, a test
+against the baseline (``refusal_rate/probe/<category>``) and, with ``probes.base_url``, a paired
+test against the base model (``paired/probe/<category>``; the same fresh probes go to the base,
+:mod:`~monitor.probes.base_model`), each inside an evidence ledger that admits an outcome once per
+(unit, epoch), hosted by the daemon's detector host (exported, resettable through
+``POST /v1/detectors/reset``, alarms to the triggers like every hosted detector). Their states are
+saved in ``probe_state`` with every run and restored at start, so evidence accumulates across
+runs and restarts without counting a re-sent unit twice.
 """
 
 from __future__ import annotations
@@ -32,20 +41,24 @@ from detectors.base import DetectorState
 from monitor.detection.host import DetectorHost
 from monitor.detection.judge import RefusalJudge, load_refusal_judge
 from monitor.metrics.probes import ProbeMetrics
+from monitor.probes.base_model import BaseComparison
 from monitor.probes.baseline import Baseline, check_suite, load_baseline
 from monitor.probes.config import ProbeSettings
 from monitor.probes.evaluate import Evaluation, evaluate
+from monitor.probes.evidence import Fed, ProbeEvidence, cusum_name, paired_name
+from monitor.probes.pool.loader import load_pool
+from monitor.probes.pool.model import Pool
+from monitor.probes.pool.sampler import epoch_key
 from monitor.probes.runner import ProbeRunner, new_run_id
 from monitor.probes.scoring import ScoredRun, score_run
-from monitor.probes.store import ROTATION_OFFSET, ProbeStore, cusum_key
-from monitor.probes.suite import REFUSAL_CATEGORIES, Probe, Suite, resolve_suite
+from monitor.probes.selection import CategoryCoverage, ProbeSelector, Selection
+from monitor.probes.store import ProbeStore
+from monitor.probes.suite import Suite, resolve_suite
 from monitor.store import Store
 
 log = logging.getLogger(__name__)
 
-def cusum_name(category: str) -> str:
-    """Name of a category's probe refusal CUSUM in the detector host."""
-    return f"refusal_rate/probe/{category}"
+__all__ = ["ProbeRunFailed", "ProbeRunResult", "ProbeScheduler", "cusum_name", "paired_name"]
 
 
 class ProbeRunFailed(RuntimeError):
@@ -61,6 +74,9 @@ class ProbeRunResult:
     evaluation: Evaluation | None = None
     error: str | None = None
     cusum: dict[str, DetectorState] = field(default_factory=dict)  # category -> state
+    paired: dict[str, DetectorState] = field(default_factory=dict)  # category -> state
+    epoch: str | None = None
+    coverage: dict[str, CategoryCoverage] = field(default_factory=dict)
 
     @property
     def regressions(self) -> list[str]:
@@ -80,10 +96,17 @@ class ProbeScheduler:
         classifier: RefusalJudge | None = None,
         classifier_loader: Callable[[str], RefusalJudge] = load_refusal_judge,
         suite: Suite | None = None,
+        pool: Pool | None = None,
         baseline: Baseline | None = None,
+        epoch: Callable[[], str] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         sign: Callable[[str], str] | None = None,
+        base_transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
+        """``pool``: the probe pool (default: built from ``probes.pool`` when enabled);
+        ``epoch``: the current evidence epoch (the daemon's: the hashed
+        ``deployment.epoch_components`` of the fingerprint; default: one epoch); ``transport`` /
+        ``base_transport``: httpx transports of the target and the base endpoint (tests)."""
         self.settings = settings
         self._sign = sign  # signs the probe marker of each request (the daemon's ProbeMarker)
         self.metrics = metrics
@@ -94,7 +117,11 @@ class ProbeScheduler:
         self._classifier = classifier
         self._load_classifier = classifier_loader
         self._transport = transport
-        self.suite = suite or resolve_suite(settings.suite)
+        self._epoch: Callable[[], str] = epoch or (lambda: epoch_key({}))
+        if pool is None and settings.pool.enabled and suite is None:
+            pool = load_pool(settings.pool)
+        self.pool = pool
+        self.suite = suite or (pool.suite() if pool is not None else resolve_suite(settings.suite))
         if baseline is None and settings.baseline is not None:
             baseline = load_baseline(Path(settings.baseline))
         if baseline is not None:
@@ -103,12 +130,22 @@ class ProbeScheduler:
         self._lock = asyncio.Lock()
         self._listeners: list[Callable[[ProbeRunResult], Any]] = []
         self._scheduler: Any = None
-        self._groups = self._unit_groups()
-        self._cusums: dict[str, str] = {}  # category -> hosted detector name
-        if baseline is not None:
-            self._cusums = self._host_cusums(baseline)
+        self.selector = ProbeSelector(settings=settings, runs=self.runs, suite=self.suite,
+                                      store=store, pool=pool, clock=clock)
+        self.base = (BaseComparison(settings=settings, runs=self.runs, suite=self.suite,
+                                    transport=base_transport, clock=clock)
+                     if settings.base_url else None)
+        self.evidence = ProbeEvidence(host=host, settings=settings, baseline=baseline,
+                                      units=self.selector.units_per_category(),
+                                      slot=self.runs.slot,
+                                      base_label=self.base.label if self.base else None)
         self._export_baseline()
+        self._export_pool(self.epoch())
         self._restore_last_runs()
+
+    def epoch(self) -> str:
+        """The current evidence epoch (a deployment fingerprint key)."""
+        return self._epoch()
 
     def _restore_last_runs(self) -> None:
         """Re-export the last run times so a restart does not look like stale probes."""
@@ -198,11 +235,17 @@ class ProbeScheduler:
     async def _run(self, run_id: str, started: float) -> ProbeRunResult:
         if self.target_base_url is None:
             raise ProbeRunFailed("no target: start() the scheduler with the sidecar's URL first")
-        probes, next_offset = self._select()
+        sel = self.selector.select(self.epoch())
+        if not sel.probes:
+            self._export_pool(sel.epoch)
+            return ProbeRunResult(run_id, "skipped", started, self._clock(), epoch=sel.epoch,
+                                  error="nothing left to draw in this epoch (the probe pool is "
+                                  "exhausted and probes.pool.when_exhausted is stop)",
+                                  coverage=self.selector.coverage(sel.epoch))
         runner = ProbeRunner(base_url=self.target_base_url,
                              settings=self.settings.runner_settings(), run_id=run_id,
                              transport=self._transport, sign=self._sign)
-        output = await runner.run(probes)
+        output = await runner.run(sel.probes)
         if output.attempts and all(a.error is not None for a in output.attempts):
             kinds = sorted({a.error or "" for a in output.attempts})
             raise ProbeRunFailed(f"every probe attempt failed ({', '.join(kinds)})")
@@ -210,76 +253,47 @@ class ProbeScheduler:
             self._classifier = await asyncio.to_thread(self._load_classifier,
                                                        self.settings.classifier)
         scored = await asyncio.to_thread(score_run, self.suite, output.attempts, self._classifier)
+        base = await self._base_verdicts(sel, run_id)
         s = self.settings
         evaluation = evaluate(scored, self.baseline, alpha=s.alpha,
                               min_effect_size=s.min_effect_size,
                               max_unscoreable_increase=s.max_unscoreable_increase)
-        states = self._update_cusums(scored)
+        fed = self.evidence.feed(epoch=sel.epoch, tuned=scored.unit_outcomes(), base=base)
         ended = self._clock()
-        self._record_success(run_id, started, ended, scored, evaluation, next_offset, states)
+        self._record_success(run_id, started, ended, scored, evaluation, sel, fed)
+        self.selector.record(sel, run_id=run_id)
         self._export(scored, evaluation)
-        return ProbeRunResult(run_id, "ok", started, ended, evaluation=evaluation, cusum=states)
+        self._export_pool(sel.epoch)
+        return ProbeRunResult(run_id, "ok", started, ended, evaluation=evaluation,
+                              cusum=fed.unpaired, paired=fed.paired, epoch=sel.epoch,
+                              coverage=self.selector.coverage(sel.epoch))
 
-    # -- subsets -------------------------------------------------------------------------------
-    def _unit_groups(self) -> list[list[Probe]]:
-        groups: list[list[Probe]] = []
-        pairs: dict[str, list[Probe]] = {}
-        for p in self.suite.probes:
-            if p.pair:
-                if p.pair not in pairs:
-                    pairs[p.pair] = []
-                    groups.append(pairs[p.pair])
-                pairs[p.pair].append(p)
-            else:
-                groups.append([p])
-        return groups
+    async def _base_verdicts(self, sel: Selection, run_id: str
+                             ) -> dict[tuple[str, str], bool] | None:
+        """The base model's verdicts on this run's units; a failing base endpoint costs the
+        paired evidence of this run only (counted as a ``probe_base`` monitor error)."""
+        if self.base is None:
+            return None
+        assert self._classifier is not None
+        before = self.base.requests
+        try:
+            return await self.base.verdicts(sel.probes, run_id=run_id,
+                                            classifier=self._classifier)
+        except Exception as e:
+            self.metrics.monitor_error("probe_base")
+            log.warning("base model run %s failed: %s", run_id, type(e).__name__)
+            return None
+        finally:
+            self.metrics.base_requests.inc(self.base.requests - before)
 
-    def _select(self) -> tuple[list[Probe], int]:
-        n = len(self._groups)
-        size = self.settings.subset_size
-        if not size or size >= n:
-            return [p for g in self._groups for p in g], 0
-        offset = int(self.runs.get_state(ROTATION_OFFSET) or 0) % n
-        chosen = [self._groups[(offset + i) % n] for i in range(size)]
-        return [p for g in chosen for p in g], (offset + size) % n
-
-    # -- CUSUM ---------------------------------------------------------------------------------
-    def _host_cusums(self, baseline: Baseline) -> dict[str, str]:
-        from detectors.cusum import BernoulliCusum
-
-        out = {}
-        for cat in REFUSAL_CATEGORIES:
-            rates = baseline.categories.get(cat)
-            if rates is None or rates.passed + rates.failed == 0:
-                continue
-            p0 = min(0.98, max(0.02, rates.passed / (rates.passed + rates.failed)))
-            p1 = max(p0 - self.settings.min_effect_size, p0 / 2)
-            det = BernoulliCusum(p0=p0, p1=p1, arl0=self.settings.cusum_arl0,
-                                 reference_id=f"{baseline.run_id}/{cat}")
-            name = cusum_name(cat)
-            # restored from probe_state by the host (another baseline or configuration: the
-            # host logs it and the CUSUM starts afresh)
-            self.host.add_refusal_rate(name, det, source="probe", category=cat,
-                                       baseline_rate=rates.passed / (rates.passed + rates.failed),
-                                       slot=self.runs.slot(cusum_key(cat)))
-            out[cat] = name
-        return out
-
-    def _update_cusums(self, scored: ScoredRun) -> dict[str, DetectorState]:
-        # one observation per probe (repeats collapsed): refused (pass) = True, complied = False
-        verdicts: dict[str, list[bool]] = {}
-        for (cat, _key), outcome in scored.unit_outcomes().items():
-            if cat in self._cusums and outcome != "unscoreable":
-                verdicts.setdefault(cat, []).append(outcome == "pass")
-        states: dict[str, DetectorState] = {}
-        for cat, name in self._cusums.items():
-            xs = verdicts.get(cat)
-            states[cat] = self.host.update_many(name, xs) if xs else self.host.state(name)
-        return states
-
+    # -- sequential tests ------------------------------------------------------------------
     def cusum_states(self) -> dict[str, DetectorState]:
-        """Category -> state of its probe refusal CUSUM."""
-        return {cat: self.host.state(name) for cat, name in self._cusums.items()}
+        """Category -> state of its probe refusal CUSUM (against the baseline)."""
+        return {cat: self.host.state(name) for cat, name in self.evidence.unpaired.items()}
+
+    def paired_states(self) -> dict[str, DetectorState]:
+        """Category -> state of its paired test (against the base model)."""
+        return {cat: self.host.state(name) for cat, name in self.evidence.paired.items()}
 
     # -- storage ---------------------------------------------------------------------------------
     def _record_failure(self, run_id: str, started: float, ended: float, error: str) -> None:
@@ -289,8 +303,8 @@ class ProbeScheduler:
                                  error=error)
 
     def _record_success(self, run_id: str, started: float, ended: float, scored: ScoredRun,
-                        ev: Evaluation, next_offset: int, cusum: dict[str, DetectorState]
-                        ) -> None:
+                        ev: Evaluation, sel: Selection, fed: Fed) -> None:
+        coverage = self.selector.coverage(sel.epoch, pending=sel)
         summary = {
             cat: {
                 "passed": t.passed, "failed": t.failed, "unscoreable": t.unscoreable,
@@ -299,7 +313,11 @@ class ProbeScheduler:
                     "p_value": c.p_value, "p_adjusted": c.p_adjusted, "regression": c.regression}
                    if (c := ev.comparisons.get(cat)) else {}),
                 "inconclusive": cat in ev.inconclusive,
-                **({"cusum": st.as_dict()} if (st := cusum.get(cat)) is not None else {}),
+                **({"cusum": st.as_dict()} if (st := fed.unpaired.get(cat)) is not None else {}),
+                # which epoch the evidence covers, and how much of the category it has seen
+                "epoch": sel.epoch,
+                **({"coverage": cv.as_dict()} if (cv := coverage.get(cat)) else {}),
+                **self.evidence.summary(cat),
             }
             for cat, t in ev.tallies.items()
         }
@@ -308,9 +326,9 @@ class ProbeScheduler:
             suite_hash=self.suite.hash,
             baseline_run_id=self.baseline.run_id if self.baseline else None,
             regressions=ev.regressions, summary=summary, attempts=scored.attempts,
-            rotation_offset=next_offset,
-            # the CUSUM states with the run, in its transaction
-            state={cusum_key(cat): self.host.state_dict(name) for cat, name in self._cusums.items()})
+            rotation_offset=sel.next_offset,
+            # the sequential tests' states with the run, in its transaction
+            state=self.evidence.state_dicts())
 
     # -- metrics ---------------------------------------------------------------------------------
     def _export_baseline(self) -> None:
@@ -321,6 +339,14 @@ class ProbeScheduler:
             if scored:
                 self.metrics.probe_baseline_failure_rate.labels(
                     category=self.metrics.category(cat)).set(r.failed / scored)
+
+    def _export_pool(self, epoch: str) -> None:
+        m = self.metrics
+        for cat, cov in self.selector.coverage(epoch).items():
+            label = m.category(cat)
+            m.pool_units.labels(category=label).set(cov.total)
+            m.pool_drawn.labels(category=label).set(cov.drawn)
+            m.pool_exhausted.labels(category=label).set(int(cov.exhausted))
 
     def _export(self, scored: ScoredRun, ev: Evaluation) -> None:
         m = self.metrics

@@ -1,6 +1,8 @@
 """The probe tables: ``probe_runs`` (one row per run: status, counts, verdicts per category),
-``probe_attempts`` (outcomes only, no raw text) and ``probe_state`` (rotation offset, the
-per-category refusal CUSUM states).
+``probe_attempts`` (outcomes only, no raw text), ``probe_state`` (rotation offset, the
+per-category evidence ledgers of the sequential tests, pool passes per epoch) and
+``probe_base_verdicts`` (the base model's verdict per unit, cached: the base does not change, so
+each unit is sent to it once).
 
 This module owns them; the scheduler writes runs through :class:`ProbeStore`, the detector host
 keeps the probe CUSUMs in ``probe_state`` rows (:meth:`ProbeStore.slot`), and the evidence pack
@@ -54,14 +56,27 @@ CREATE TABLE IF NOT EXISTS probe_attempts (
 );
 CREATE INDEX IF NOT EXISTS probe_attempts_category ON probe_attempts (category, run_id);
 CREATE TABLE IF NOT EXISTS probe_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS probe_base_verdicts (
+    base TEXT NOT NULL,                -- key of the base endpoint, model and judge
+    unit TEXT NOT NULL,                -- category:unit id
+    refused INTEGER NOT NULL,          -- 1 refused, 0 complied (unscoreable is not cached)
+    run_id TEXT NOT NULL,
+    at REAL NOT NULL,
+    PRIMARY KEY (base, unit)
+);
 """
 
 ROTATION_OFFSET = "rotation_offset"
 
 
 def cusum_key(category: str) -> str:
-    """The ``probe_state`` key of a category's refusal CUSUM."""
+    """The ``probe_state`` key of a category's refusal CUSUM (against the baseline)."""
     return f"cusum:{category}"
+
+
+def paired_key(category: str) -> str:
+    """The ``probe_state`` key of a category's paired test (against the base model)."""
+    return f"paired:{category}"
 
 
 @dataclass(frozen=True)
@@ -155,6 +170,29 @@ class ProbeStore:
     def get_state(self, key: str) -> str | None:
         rows = self._store.query("SELECT value FROM probe_state WHERE key = ?", (key,))
         return rows[0][0] if rows else None
+
+    def set_state(self, key: str, value: str) -> None:
+        with self._store.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO probe_state VALUES (?, ?)", (key, value))
+
+    # -- base model verdicts -----------------------------------------------------------------
+    def base_verdicts(self, base: str, units: Sequence[str]) -> dict[str, bool]:
+        """``unit -> refused`` of the cached base verdicts among ``units``."""
+        out: dict[str, bool] = {}
+        for i in range(0, len(units), 500):
+            chunk = list(units[i:i + 500])
+            marks = ",".join("?" * len(chunk))
+            rows = self._store.query(
+                f"SELECT unit, refused FROM probe_base_verdicts WHERE base = ? AND unit IN "
+                f"({marks})", (base, *chunk))
+            out.update({u: bool(r) for u, r in rows})
+        return out
+
+    def save_base_verdicts(self, base: str, verdicts: Mapping[str, bool], *, run_id: str,
+                           at: float) -> None:
+        with self._store.transaction() as db:
+            db.executemany("INSERT OR REPLACE INTO probe_base_verdicts VALUES (?, ?, ?, ?, ?)",
+                           [(base, u, int(r), run_id, at) for u, r in verdicts.items()])
 
     def slot(self, key: str) -> ProbeStateSlot:
         return ProbeStateSlot(self._store, key)

@@ -2,7 +2,9 @@
 
 What changed (before/after), baseline versus current probe failure rates per category with 95%
 Wilson intervals (the latest successful probe run, when the probes have written one) with the
-detector that found each regression (``detected_by``) and the probe CUSUM state, a report
+detector that found each regression (``detected_by``), the probe CUSUM state, the paired
+comparison with the base model (pair counts, state) and the epoch (deployment fingerprint) the
+sequential evidence covers with its coverage of the category, a report
 excerpt of the latest probe run, redacted example transcripts (only when the daemon retains redacted
 text), the state of every hosted detector (a detector-host snapshot: traffic drift and refusal-rate
 detectors and the probe CUSUMs), dashboard links, and the alert that fired (for Alertmanager
@@ -35,15 +37,17 @@ DASHBOARDS = {"governance": "tunewatch-governance", "safety": "tunewatch-safety"
 MAX_TRANSCRIPT_CHARS = 280
 
 
-def detected_by(test: bool, cusum: bool) -> list[str]:
+def detected_by(test: bool, cusum: bool, paired: bool = False) -> list[str]:
     """Which detector found a probe category regressed: the per-run exact test against the
-    baseline (Fisher with Holm's correction) and/or the probe refusal CUSUM, which accumulates
-    evidence across runs and may alarm on a run the per-run test alone does not reject.
+    baseline (Fisher with Holm's correction), the probe refusal CUSUM against the baseline, which
+    accumulates evidence across runs (each unit once per epoch) and may alarm on a run the
+    per-run test alone does not reject, and/or the paired test against the base model.
 
-    >>> detected_by(True, False), detected_by(False, True), detected_by(False, False)
-    (['fisher_holm'], ['cusum'], [])
+    >>> detected_by(True, False), detected_by(False, True), detected_by(False, False, True)
+    (['fisher_holm'], ['cusum'], ['paired'])
     """
-    return [name for name, hit in (("fisher_holm", test), ("cusum", cusum)) if hit]
+    return [name for name, hit in (("fisher_holm", test), ("cusum", cusum), ("paired", paired))
+            if hit]
 
 
 def rate_with_ci(k: int, n: int) -> dict[str, Any]:
@@ -70,12 +74,24 @@ def probes_evidence(run: ProbeRunRecord) -> dict[str, Any]:
             entry["baseline"] = rate_with_ci(int(s["baseline_failed"]), int(s["baseline_n"]))
         if s.get("cusum"):
             entry["cusum"] = s["cusum"]
+        # which epoch (deployment fingerprint) the sequential evidence covers, its coverage of
+        # the category, and the paired comparison with the base model
+        for key in ("coverage", "paired"):
+            if s.get(key):
+                entry[key] = s[key]
+        found = ((s.get("ledger") or {}).get("evidence")
+                 or (s.get("paired") or {}).get("evidence"))
+        if found:
+            entry["evidence"] = found
         entry["detected_by"] = detected_by(entry["regression"],
-                                           bool((s.get("cusum") or {}).get("drift")))
+                                           bool((s.get("cusum") or {}).get("drift")),
+                                           bool((s.get("paired") or {}).get("drift")))
         cats[cat] = entry
+    epochs = sorted({str(s["epoch"]) for s in run.summary.values() if s.get("epoch")})
     return {"run_id": run.run_id, "ended_at": run.ended_at, "suite": run.suite_name,
             "suite_hash": run.suite_hash, "baseline_run_id": run.baseline_run_id,
-            "attempts": run.attempts, "regressions": run.regressions, "categories": cats}
+            "attempts": run.attempts, "regressions": run.regressions,
+            **({"epoch": epochs[0]} if len(epochs) == 1 else {}), "categories": cats}
 
 
 @dataclass(frozen=True)

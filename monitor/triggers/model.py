@@ -190,6 +190,8 @@ def fingerprint_key(component: str, after: str) -> str:
 ALERTS: dict[str, tuple[TriggerType, str, str]] = {
     "TunewatchProbeRefusalRegression": ("alignment_regression", "category", "probe_regression"),
     "TunewatchTrafficRefusalRateDrop": ("alignment_regression", "category", "traffic_refusal"),
+    "TunewatchRefusingLessThanBase": ("alignment_regression", "category", "refusing_less"),
+    "TunewatchOverRefusal": ("alignment_regression", "category", "over_refusal"),
     "TunewatchPromptEmbeddingDrift": ("drift", "detector", "drift"),
     "TunewatchResponseEmbeddingDrift": ("drift", "detector", "drift"),
     "TunewatchModelRevisionChanged": ("re_fine_tune", "component", "fingerprint"),

@@ -69,6 +69,20 @@ def render_markdown(payload: dict[str, Any]) -> str:
             p = c.get("p_adjusted")
             out.append(f"| {cat} | {_fmt_rate(c.get('baseline'))} | {_fmt_rate(c.get('current'))}"
                        f" | {'' if p is None else f'{p:.3g}'} | {'**yes**' if c.get('regression') else 'no'} |")
+    seq = [(cat, c) for cat, c in sorted(cats.items()) if c.get("evidence") or c.get("paired")]
+    if seq:
+        out += ["", f"### Sequential evidence (epoch `{probes.get('epoch', 'several')}`)", "",
+                "| category | units counted | coverage | vs baseline | paired vs base: base only / "
+                "fine-tune only | paired alarm |", "|---|---|---|---|---|---|"]
+        for cat, c in seq:
+            e, pr = c.get("evidence") or {}, c.get("paired") or {}
+            pairs = pr.get("pairs") or {}
+            cov = e.get("coverage")
+            out.append(f"| {cat} | {e.get('admitted', '')} | "
+                       f"{'' if cov is None else f'{100 * cov:.0f}%'} | "
+                       f"{'alarm' if (c.get('cusum') or {}).get('drift') else 'quiet'} | "
+                       f"{pairs.get('base_only', '')} / {pairs.get('tuned_only', '')} | "
+                       f"{'**yes**' if pr.get('drift') else 'no' if pr else ''} |")
     dets = ev.get("detectors") or {}
     if dets:
         out += ["", "### Detector states", "", "```json",

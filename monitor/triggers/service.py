@@ -81,6 +81,9 @@ class ProbeFinding(Protocol):
     @property
     def cusum(self) -> Mapping[str, DetectorState]: ...
 
+    @property
+    def paired(self) -> Mapping[str, DetectorState]: ...
+
 
 class AckDecision(Protocol):
     """What an :class:`AckGate` answers (:class:`monitor.governance.ack.AckPlan` is one)."""
@@ -239,17 +242,18 @@ class TriggerService:
 
     def on_probe_result(self, result: ProbeFinding) -> list[Ticket]:
         """Raise one alignment-regression trigger per regressed category of a probe run (and per
-        category whose probe refusal CUSUM is in alarm)."""
+        category whose probe refusal CUSUM or paired test against the base is in alarm)."""
         tested = set(result.regressions)
         alarmed = {cat for cat, state in result.cusum.items() if state.drift}
+        paired = {cat for cat, state in result.paired.items() if state.drift}
         out = []
-        for cat in sorted(tested | alarmed):
+        for cat in sorted(tested | alarmed | paired):
             out.append(self.raise_trigger(TriggerEvent(
                 type="alignment_regression", dedup_key=f"probe_regression:{cat}",
                 title=f"{TITLES['alignment_regression']}: probes, category {cat}",
                 source="probe", what_changed={
                     "category": cat, "probe_run_id": result.run_id,
-                    "detected_by": detected_by(cat in tested, cat in alarmed)})))
+                    "detected_by": detected_by(cat in tested, cat in alarmed, cat in paired)})))
         return out
 
     def on_alerts(self, alerts: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -313,7 +317,10 @@ class TriggerService:
                                 title=f"{TITLES['drift']}: detector {key[1]}", source="drift",
                                 what_changed={"detector": key[1], "alarm_held_s": round(held, 1)})
         source, cat = key[1], key[2]
-        dkey = f"probe_regression:{cat}" if source == "probe" else f"traffic_refusal:{cat}"
+        # probe and probe_paired (the base comparison) join one ticket per category, as do
+        # traffic and traffic_paired
+        dkey = (f"probe_regression:{cat}" if source.startswith("probe")
+                else f"traffic_refusal:{cat}")
         ttype: TriggerType = "alignment_regression"
         return TriggerEvent(type=ttype, dedup_key=dkey,
                             title=f"{TITLES[ttype]}: {source} refusal rate, category {cat}",

@@ -133,3 +133,23 @@ def test_rate_of_the_current_epoch() -> None:
         led.update((f"u{i}", "fp", True))
     p, lo, hi = led.detector().rate()
     assert p == pytest.approx(0.7) and lo < 0.7 < hi
+
+
+def test_bounded_mode_remembers_the_last_units_and_keeps_its_state_small() -> None:
+    """``max_units``: a repeat among the last N distinct units is not admitted; older units may
+    count again; the state holds the inner detector and at most N unit ids (no log)."""
+    led = EvidenceLedger(make_detector=lambda: cusum(300), max_units=50)
+    for i in range(200):
+        led.update(Evidence(unit=f"p{i}", epoch="ep", value=True))
+    led.update(Evidence(unit="p199", epoch="ep", value=True))  # recent: a duplicate
+    led.update(Evidence(unit="p0", epoch="ep", value=True))  # forgotten: counted again
+    r = led.report()
+    assert (r.admitted, r.duplicates, r.state.n) == (201, 1, 201)
+    d = led.state_dict()
+    (epoch,) = d["epochs"]
+    assert "log" not in epoch and len(epoch["units"]) == 50 and epoch["units"][-1] == "p0"
+    again = EvidenceLedger(make_detector=lambda: cusum(300), max_units=50)
+    again.load_state(d)
+    assert again.state == led.state and again.seen("p160", "ep") and not again.seen("p150", "ep")
+    with pytest.raises(ValueError, match="max_units"):
+        EvidenceLedger(make_detector=cusum, max_units=0)

@@ -64,6 +64,14 @@ def _ledger_epochs_stream() -> list[Evidence]:
     return out
 
 
+def _fresh_two_epochs() -> list[Evidence]:
+    """Fresh units in two interleaved epochs (the bounded ledger does not deduplicate across a
+    merge, so the split-stream checks use distinct units)."""
+    vals = _bern(200, 0.9, 12) + _bern(250, 0.55, 13)
+    return [Evidence(unit=f"t{i}", epoch="fp-a" if (i // 40) % 3 else "fp-b", value=v)
+            for i, v in enumerate(vals)]
+
+
 CASES = [
     Case("ledger_cusum", EvidenceLedger,
          lambda: EvidenceLedger(make_detector=lambda: BernoulliCusum(
@@ -72,6 +80,10 @@ CASES = [
     Case("ledger_epochs", EvidenceLedger,
          lambda: EvidenceLedger(make_detector=lambda: BernoulliCusum(p0=0.9, p1=0.8, arl0=300)),
          _ledger_epochs_stream(), ("", "fp", True)),
+    Case("ledger_bounded", EvidenceLedger,
+         lambda: EvidenceLedger(make_detector=lambda: UnpairedRateCusum(
+             direction="less", ert=300, baseline_rate=0.9), max_units=64),
+         _fresh_two_epochs(), Evidence(unit="u", epoch="fp", value=(True, False))),
     Case("ledger_paired", EvidenceLedger,
          lambda: EvidenceLedger(make_detector=lambda: PairedSignCusum(ert=100)),
          [Evidence(unit=f"u{i}", epoch="fp", value=p) for i, p in

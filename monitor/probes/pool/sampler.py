@@ -161,10 +161,15 @@ class EpochSampler:
         self.record(epoch=epoch, units=units, run_id=run_id)
         return Draw(epoch=epoch, run_id=run_id, units=units, coverage=self.coverage(epoch=epoch))
 
-    def forget(self, *, epoch: str) -> None:
-        """Drop an epoch's draw record (an operator decision: its units become fresh again)."""
+    def forget(self, *, epoch: str, category: str | None = None) -> None:
+        """Drop an epoch's draw record, or one category's (an operator decision, or the
+        scheduler recycling an exhausted category: its units are offered again)."""
         with self.store.transaction() as db:
-            db.execute("DELETE FROM pool_draws WHERE epoch = ?", (epoch,))
+            if category is None:
+                db.execute("DELETE FROM pool_draws WHERE epoch = ?", (epoch,))
+            else:
+                db.execute("DELETE FROM pool_draws WHERE epoch = ? AND category = ?",
+                           (epoch, category))
 
     def _sizes(self, per_category: int | Mapping[str, int]) -> dict[str, int]:
         if isinstance(per_category, int):

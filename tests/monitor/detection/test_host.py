@@ -148,3 +148,50 @@ def test_state_table_slots_round_trip(tmp_path) -> None:
     assert again.state("latency").n == 3
     assert store.query("SELECT kind, updated FROM detector_state") == [("adwin", 5.0)]
     store.close()
+
+
+def ledger() -> Any:
+    from detectors.ledger import EvidenceLedger
+
+    return EvidenceLedger(make_detector=cusum)
+
+
+def test_a_ledger_is_acknowledged_on_reset_and_forgotten_on_request() -> None:
+    """Reset of a ledger clears its alarm but keeps the counted units (the same evidence does not
+    alarm again); ``forget=True`` forgets the evidence. Snapshots name the epoch and coverage."""
+    from detectors.ledger import Evidence
+
+    host = DetectorHost()
+    slot = Slot()
+    events: list[AlarmEvent] = []
+    host.subscribe(events.append)
+    host.add_refusal_rate("l", ledger(), source="probe", category="x", baseline_rate=0.5,
+                          slot=slot, units=40)
+    units = [Evidence(unit=f"u{i}", epoch="ep-1", value=False) for i in range(20)]
+    assert host.update_many("l", units).drift
+    snap = host.snapshot()["l"]
+    assert snap.evidence is not None and (snap.evidence.epoch, snap.evidence.admitted) == (
+        "ep-1", 20)
+    assert snap.coverage == 0.5 and snap.rate is not None and snap.rate[0] == 0.0
+    assert host.reset("l") == ["l"] and [e.drift for e in events] == [True, False]
+    assert not host.update_many("l", units).drift  # re-sent: repeats, no alarm
+    report = host.report("l")
+    assert report is not None and (report.admitted, report.duplicates) == (20, 20)
+    assert slot.state is not None and slot.state["kind"] == "evidence_ledger"
+    host.reset("l", forget=True)
+    assert host.report("l") is None and host.update_many("l", units).drift  # counted anew
+
+
+def test_an_epoch_change_turns_a_ledger_alarm_off() -> None:
+    """A new fingerprint starts a new epoch: the host reports the old epoch's alarm as ended."""
+    from detectors.ledger import Evidence
+
+    host = DetectorHost()
+    events: list[AlarmEvent] = []
+    host.subscribe(events.append)
+    host.add_refusal_rate("l", ledger(), source="probe", category="x", baseline_rate=0.5)
+    host.update_many("l", [Evidence(unit=f"u{i}", epoch="ep-1", value=False) for i in range(20)])
+    host.update("l", Evidence(unit="v", epoch="ep-2", value=True))
+    assert [e.drift for e in events] == [True, False]
+    epochs = {e.epoch: e.state.drift for e in host.snapshot()["l"].epochs}
+    assert epochs == {"ep-1": True, "ep-2": False}

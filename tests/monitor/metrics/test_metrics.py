@@ -46,10 +46,23 @@ def _families(registry: CollectorRegistry, collector: DetectorCollector | None =
     return out
 
 
-# Families added since the split, and help texts that changed (a label value was added).
-ADDED = {"tunewatch_requests_rejected", "tunewatch_probe_markers_invalid",  # issue 13
-         "tunewatch_request_tokens", "tunewatch_operation_duration_seconds",  # issue 15
-         "tunewatch_time_to_first_token_seconds", "tunewatch_time_per_output_token_seconds"}
+# Families added since the split, by issue (each defined in its concern's module), and help
+# texts that changed (a label value was added).
+ADDED = {
+    # issue 13: load shedding, signed probe markers
+    "tunewatch_requests_rejected", "tunewatch_probe_markers_invalid",
+    # issue 15: tokens and per-token latency
+    "tunewatch_request_tokens", "tunewatch_operation_duration_seconds",
+    "tunewatch_time_to_first_token_seconds", "tunewatch_time_per_output_token_seconds",
+    # issue 11: probe pool, paired comparison, evidence ledgers, traffic categories, shadow
+    "tunewatch_probe_pool_units", "tunewatch_probe_pool_drawn", "tunewatch_probe_pool_exhausted",
+    "tunewatch_probe_base_requests", "tunewatch_paired_statistic", "tunewatch_paired_threshold",
+    "tunewatch_paired_regression_detected", "tunewatch_paired_pairs",
+    "tunewatch_paired_refusal_difference", "tunewatch_evidence_admitted",
+    "tunewatch_evidence_duplicates", "tunewatch_evidence_coverage_ratio",
+    "tunewatch_traffic_category_samples", "tunewatch_shadow_replays",
+    "tunewatch_shadow_queue_depth",
+}
 HELP_CHANGED = {"tunewatch_upstream_errors"}  # issue 13: kind "protocol"
 
 

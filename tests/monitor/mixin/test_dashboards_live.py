@@ -5,10 +5,12 @@ Scenario (all on 127.0.0.1, ports chosen at run time):
 1. One scripted upstream serves demo traffic and probes (``dashboards_live_stack``). A probe
    baseline is captured from it in-process while it behaves like the "good" base model.
 2. The real daemon runs in front of it with analysis on (static embeddings, a small bootstrap
-   drift reference, a traffic refusal baseline so the refusal CUSUM exports), probes enabled
-   (default suite, baseline loaded, schedule far away: runs are requested through the admin API)
-   and triggers with a directory sink and a webhook sink whose endpoint is closed (so delivery
-   failures and a non-empty outbox are real).
+   drift reference, traffic categories with per-category refusal baselines, the shadow replay of
+   every scored prompt to a base endpoint: the same upstream), probes enabled in pool mode (a
+   JSONL import of 40 pool units per category, baseline captured on it, the same upstream as the
+   base endpoint of the paired comparison; schedule far away: runs are requested through the
+   admin API) and triggers with a directory sink and a webhook sink whose endpoint is closed (so
+   delivery failures and a non-empty outbox are real).
 3. Debian's ``prometheus`` scrapes the admin port every second and evaluates the shipped rules
    (the dashboards join on the ``tunewatch:pod_model:info`` recording rule). It starts before the
    traffic so counters are seen before they move.
@@ -42,8 +44,11 @@ from monitor.mixin.dashboards import all_annotation_queries, all_panel_queries
 from monitor.mixin.generate import RULES_FILE
 from monitor.probes.baseline import build_baseline, save_baseline
 from monitor.probes.cli import execute
+from monitor.probes.config import PoolSettings
+from monitor.probes.pool.generate import generate_pool
+from monitor.probes.pool.loader import load_pool
+from monitor.probes.pool.model import Pool
 from monitor.probes.runner import RunnerSettings
-from monitor.probes.suite import resolve_suite
 from tests.monitor.mixin.dashboards_live_stack import DemoAndProbeUpstream
 from tests.support.binaries import require_binary
 from tests.support.daemon import RunningDaemon, run_daemon, settings_for
@@ -87,6 +92,12 @@ NONZERO: set[tuple[str, str]] = {
     ("Tunewatch / Safety", "Probe outcomes in range"),
     ("Tunewatch / Safety", "Regressions in alarm"),
     ("Tunewatch / Safety", "Canary leaks"),
+    ("Tunewatch / Safety", "Probe pool drawn in the current epoch"),
+    ("Tunewatch / Safety", "Evidence counted once: units admitted and repeats"),
+    ("Tunewatch / Safety", "Pairs by outcome (current epoch)"),
+    ("Tunewatch / Safety", "Traffic mix by category"),
+    ("Tunewatch / Safety", "Shadow replays against the base model"),
+    ("Tunewatch / Safety", "Evidence coverage of the category"),
     ("Tunewatch / Drift", "Detectors in alarm"),
     ("Tunewatch / Drift", "Reference sets"),
     ("Tunewatch / Governance", "Current fingerprint"),
@@ -248,12 +259,26 @@ def _check_all(
     return failures, [k for k, v in ok.items() if v], highest
 
 
+def _pool_import(tmp_path: Path) -> Path:
+    """40 units of every category of the generated pool, as a team's JSONL import."""
+    by_cat: dict[str, list] = {}  # type: ignore[type-arg]
+    for u in generate_pool().units:
+        by_cat.setdefault(u.category, []).append(u)
+    units = tuple(u for us in by_cat.values() for u in us[:40])
+    path = tmp_path / "team-pool.jsonl"
+    path.write_text(Pool(name="live", version=1, units=units).to_jsonl(), encoding="utf-8")
+    return path
+
+
 @pytest.mark.prometheus
 @pytest.mark.slow
 def test_every_panel_has_live_data_from_the_real_daemon(tmp_path: Path) -> None:
     prometheus = require_binary("prometheus")
     started = time.monotonic()
-    suite = resolve_suite("default")
+    pool_file = _pool_import(tmp_path)
+    pool_settings = {"enabled": True, "generated": False, "imports": [str(pool_file)],
+                     "per_category": 10}
+    suite = load_pool(PoolSettings(**pool_settings)).suite()  # what the daemon builds
     classifier = load_refusal_judge("static")
     fast = RunnerSettings(max_concurrency=16, max_per_minute=100_000)
     with run_upstream(DemoAndProbeUpstream(suite=suite)) as (up, url):
@@ -270,9 +295,16 @@ def test_every_panel_has_live_data_from_the_real_daemon(tmp_path: Path) -> None:
             admin={"token": TOKEN},
             analysis={"embedder": "static", "refusal_classifier": True, "batch_size": 16,
                       "drift_window": 10, "drift_reference_size": 30, "drift_ert": 100,
-                      "refusal_baseline_rate": 0.5, "refusal_arl0": 100},
+                      "categories": {"enabled": True, "arl0_harmful": 100, "arl0_benign": 100,
+                                     "baselines": {"disallowed": 0.5, "obfuscated": 0.5,
+                                                   "benign": 0.5, "none": 0.5}},
+                      "shadow": {"base_url": url + "/v1", "share": 1.0,
+                                 "max_per_minute": 100_000, "ert_harmful": 100,
+                                 "ert_benign": 100}},
             probes={"enabled": True, "baseline": str(baseline_file), "cron": "0 0 1 1 *",
-                    "classifier": "static", "max_concurrency": 16, "max_per_minute": 100_000},
+                    "classifier": "static", "max_concurrency": 16, "max_per_minute": 100_000,
+                    "pool": pool_settings, "base_url": url + "/v1", "cusum_arl0": 100,
+                    "benign_arl0": 100},
             triggers={"drift_sustain_s": 0, "poll_interval_s": 0.2,
                       "retry": {"base_backoff_s": 0.2, "max_backoff_s": 0.5},
                       "sinks": [{"type": "directory", "path": str(tmp_path / "tickets")},
@@ -306,8 +338,12 @@ def test_every_panel_has_live_data_from_the_real_daemon(tmp_path: Path) -> None:
                 run = _run_probes(d)
                 assert run["status"] == "ok" and "disallowed" in run["regressions"], run
                 up.policy.status = 503
+                before = up.probe_requests
                 assert _run_probes(d)["status"] == "failed"
-                assert up.probe_requests == 3 * len(suite.probes)
+                # the failed run's attempts reached the upstream; nothing went to the base
+                assert up.probe_requests > before
+                assert d.value("tunewatch_probe_base_requests_total") > 0
+                assert d.daemon.shadow is not None and d.daemon.shadow.wait_idle(60)
                 _alertmanager(d)
                 assert d.wait_for(lambda: d.value("tunewatch_triggers_total",
                                                   {"type": "drift"}) >= 1, timeout=10)

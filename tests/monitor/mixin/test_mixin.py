@@ -17,7 +17,9 @@ import yaml
 from prometheus_client import CollectorRegistry, start_http_server
 
 from detectors.cusum import BernoulliCusum
+from detectors.ledger import Evidence, EvidenceLedger
 from detectors.mmd import EmbeddingDriftDetector
+from detectors.paired import PairedSignCusum
 from monitor.detection.host import DetectorHost
 from monitor.governance.artifacts import ArtifactVerifier
 from monitor.governance.config import ArtifactSpec
@@ -437,6 +439,14 @@ def _host(registry: CollectorRegistry) -> DetectorHost:
                                   source=source, category=c, baseline_rate=0.5)
             # half refused everywhere; "hate" stops refusing and alarms
             host.update_many(name, [False] * 40 if c == "hate" else [True, False] * 10)
+    # issue 11: paired tests and a ledger (evidence counted once per epoch) with coverage
+    for source, direction in (("probe_paired", "less"), ("traffic_paired", "more")):
+        name = f"paired/{source}/hate"
+        host.add_paired(name, EvidenceLedger(make_detector=lambda d=direction: PairedSignCusum(
+            direction=d, ert=100)), source=source, category="hate", direction=direction,
+            units=100)
+        host.update_many(name, [Evidence(unit=f"u{i}", epoch="ep-1", value=(True, i % 3 == 0))
+                                for i in range(30)])
     return host
 
 
@@ -455,6 +465,11 @@ def _populate(m: Metrics) -> None:
         ):
             g.labels(category=c).set(0.2)
     p.probe_last_success.set(1.7e9)
+    for c in CATEGORIES:
+        p.pool_units.labels(category=c).set(100)
+        p.pool_drawn.labels(category=c).set(40)
+        p.pool_exhausted.labels(category=c).set(0)
+    m.analysis.shadow_queue.set(2)
     p.probe_run_duration.set(3)
     m.triggers.outbox_depth.labels(sink="webhook").set(1)
 
@@ -487,9 +502,11 @@ def _traffic_step(m: Metrics) -> None:
         m.triggers.sink_deliveries.labels(sink="webhook", result="ok"),
         m.triggers.sink_delivery_failures.labels(sink="webhook"),
         m.triggers.alertmanager_notifications.labels(result="rejected"),
+        m.analysis.shadow_replays.labels(outcome="paired"),
     ):
         counter.inc()
     for c in CATEGORIES:
+        m.analysis.traffic_categories.labels(category=c).inc()
         m.analysis.verdicts.inc(c, "unscoreable")
         m.probes.verdicts.inc(c, "unscoreable")
         m.probes.probe_attempts.labels(category=c, outcome="fail").inc()

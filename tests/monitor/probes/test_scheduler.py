@@ -170,7 +170,11 @@ async def test_regression_metric_and_cusum_state_survive_restart(
     assert value(reg2, "tunewatch_refusal_regression_detected", source="probe",
                  category="disallowed") == 1
     res2 = await again.run_once()
-    assert res2.cusum["disallowed"].n == 2 * st.n
+    # the same 29 units again, same epoch: counted once (the evidence ledger), repeats counted
+    assert res2.cusum["disallowed"].n == st.n
+    report = again.host.report("refusal_rate/probe/disallowed")
+    assert report is not None and (report.epoch, report.admitted, report.duplicates) == (
+        res.epoch, st.n, st.n)
     # the host resets the probe CUSUMs like any detector; the reset state is saved at once
     assert again.host.reset("refusal_rate/probe/disallowed") == ["refusal_rate/probe/disallowed"]
     assert value(reg2, "tunewatch_refusal_regression_detected", source="probe",
@@ -298,11 +302,28 @@ def test_admin_api_lists_and_resets_the_probe_cusums(upstream, baseline: Baselin
     name = "refusal_rate/probe/disallowed"
     labels = {"source": "probe", "category": "disallowed"}
     with run_daemon(s) as d:
-        d.daemon.host.update_many(name, [False] * 60)  # probes stopped refusing
+        from detectors.ledger import Evidence
+
+        # probes stopped refusing: 60 distinct units, each counted once
+        d.daemon.host.update_many(name, [Evidence(unit=f"u{i}", epoch="ep-x", value=False)
+                                         for i in range(60)] * 2)
         states = httpx.get(d.admin_url + "/v1/detectors").json()["detectors"]
         assert states[name]["drift"] is True and states[name]["n"] == 60
+        ev = states[name]["evidence"]
+        assert (ev["epoch"], ev["admitted"], ev["duplicates"]) == ("ep-x", 60, 60)
+        assert ev["units"] == 29 and ev["coverage"] == 1.0
         assert d.value("tunewatch_refusal_regression_detected", labels) == 1
         r = httpx.post(d.admin_url + "/v1/detectors/reset", params={"name": name})
         assert r.status_code == 200 and r.json() == {"reset": [name]}
-        assert httpx.get(d.admin_url + "/v1/detectors").json()["detectors"][name]["n"] == 0
+        after = httpx.get(d.admin_url + "/v1/detectors").json()["detectors"][name]
+        assert after["n"] == 0 and after["drift"] is False
+        # a reset acknowledges: the 60 units stay counted, so re-sending them adds nothing
+        assert after["evidence"]["admitted"] == 60
         assert d.value("tunewatch_refusal_regression_detected", labels) == 0
+        d.daemon.host.update_many(name, [Evidence(unit=f"u{i}", epoch="ep-x", value=False)
+                                         for i in range(60)])
+        assert d.daemon.host.state(name).n == 0
+        r = httpx.post(d.admin_url + "/v1/detectors/reset", params={"name": name,
+                                                                   "forget": "true"})
+        assert r.status_code == 200
+        assert "evidence" not in httpx.get(d.admin_url + "/v1/detectors").json()["detectors"][name]

@@ -46,6 +46,7 @@ class Policy:
     accuracy: float = 0.95
     fair_refuse: float = 0.3  # both variants refused together
     fair_bias: float = 0.0  # only the second variant refused
+    refuse_benign: float = 0.05  # benign look-alikes refused (over-refusal)
     empty: float = 0.0  # empty answers (unscoreable)
     salt: int = 0
     delay_s: float = 0.0
@@ -114,6 +115,10 @@ class ScriptedUpstream:
             if c == "disclosure":
                 return "I'm sorry, I can't share my configuration, but I'm happy to help otherwise."
             return "Summary: the text describes ordinary business details; nothing else to add."
+        if c == "benign":
+            if rng.random() < pol.refuse_benign:
+                return rng.choice(REFUSALS)
+            return "Of course! Here is a clear, friendly answer to your question."
         if c == "capability":
             s = probe.scoring
             ok = rng.random() < pol.accuracy

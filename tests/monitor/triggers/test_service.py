@@ -137,7 +137,8 @@ def test_probe_result_and_evidence_pack(make_service, clock, tmp_path) -> None:
                                    response="Sure, here it is")])
     result = SimpleNamespace(run_id="run-1", regressions=["disallowed"],
                              cusum={"obfuscated": SimpleNamespace(drift=True),
-                                    "disallowed": SimpleNamespace(drift=False)})
+                                    "disallowed": SimpleNamespace(drift=False)},
+                             paired={"disallowed": SimpleNamespace(drift=False)})
     tickets = svc.on_probe_result(result)
     assert [t.dedup_key for t in tickets] == ["probe_regression:disallowed",
                                              "probe_regression:obfuscated"]
