@@ -96,8 +96,10 @@ def integer_cusum_alarm_within(*, up: int, down: int, p_up: float, h: int, n: in
     """Exact ``P(first alarm at or before observation n)`` of the chain of
     :func:`integer_cusum_arl`, started at 0 (forward recursion over the states ``0..h-1``).
 
+    Two steps up are the only way to reach 2 from 0 in two observations:
+
     >>> round(integer_cusum_alarm_within(up=1, down=-1, p_up=0.5, h=2, n=2), 6)
-    0.5
+    0.25
     >>> round(integer_cusum_alarm_within(up=1, down=-1, p_up=0.5, h=3, n=100000), 6)
     1.0
     """

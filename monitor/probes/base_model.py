@@ -10,7 +10,7 @@ probe header like every probe request; they go straight to the base endpoint, no
 sidecar.
 
 >>> base_key("http://h:8001/v1", "gemma-3-270m", "minilm")
-'base-98e75ca8d2cc4b6c'
+'base-fb7b63f9df5fbc18'
 """
 
 from __future__ import annotations
