@@ -47,6 +47,8 @@ from typing import Any
 import aiohttp
 import httpx
 
+from monitor.localmodel import free_port
+
 ROOT = Path(__file__).resolve().parents[1]
 PAYLOAD = b'{"model": "bench", "messages": [{"role": "user", "content": "Say something."}]}'
 STREAM_PAYLOAD = PAYLOAD[:-1] + b', "stream": true}'
@@ -54,14 +56,6 @@ DEFAULT_LITELLM_VENV = Path.home() / ".cache" / "tunewatch" / "bench-litellm"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 # Sent to every target; LiteLLM refuses to start without a master key and checks it.
 BENCH_KEY = "sk-bench-" + "5f0c" * 8
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_up(url: str, timeout: float = 120, proc: subprocess.Popen[bytes] | None = None) -> None:

@@ -1,13 +1,7 @@
-"""Loopback ports for servers the tests start."""
+"""Loopback ports for servers the tests start: the daemon's own helper (one implementation)."""
 
 from __future__ import annotations
 
-import socket
+from monitor.localmodel import free_port
 
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago (for servers that must be told their
-    port up front: Prometheus, Alertmanager, ``tunewatch serve`` as a process)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+__all__ = ["free_port"]
