@@ -62,6 +62,7 @@ from detectors.base import (
     IncompatibleStateError,
     check_same_config,
     check_state_header,
+    update_each,
 )
 
 __all__ = ["EpochReport", "Evidence", "EvidenceLedger"]
@@ -174,10 +175,7 @@ class EvidenceLedger:
         return state
 
     def update_many(self, xs: Iterable[Any]) -> DetectorState:
-        state = self.state
-        for x in xs:
-            state = self.update(x)
-        return state
+        return update_each(self, xs)
 
     @property
     def state(self) -> DetectorState:

@@ -50,6 +50,7 @@ from detectors.base import (
     IncompatibleStateError,
     check_same_config,
     check_state_header,
+    update_each,
 )
 from detectors.cusum import BernoulliCusum
 
@@ -170,10 +171,7 @@ class PairedSignCusum:
         return self.state
 
     def update_many(self, xs: Iterable[Any]) -> DetectorState:
-        state = self.state
-        for x in xs:
-            state = self.update(x)
-        return state
+        return update_each(self, xs)
 
     @property
     def drift_detected(self) -> bool:
@@ -285,10 +283,7 @@ class UnpairedRateCusum:
         return self._cusum.update(_verdict(x, "a verdict"))
 
     def update_many(self, xs: Iterable[Any]) -> DetectorState:
-        state = self.state
-        for x in xs:
-            state = self.update(x)
-        return state
+        return update_each(self, xs)
 
     @property
     def drift_detected(self) -> bool:
