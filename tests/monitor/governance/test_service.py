@@ -132,9 +132,11 @@ def test_a_swapped_adapter_raises_a_critical_ticket_on_the_trigger_thread(
     assert d.value("tunewatch_artifact_verified", {"artifact": "tw-safe"}) == 0.0
     d.wait_for(lambda: d.value("tunewatch_deployment_reviewed") == 0.0,
                what="the swapped file to un-review the deployment")
-    # the tracker saw a new artefacts digest too: a base-model ticket beside the critical one
-    assert any(t.dedup_key.startswith("fingerprint:artifacts:")
-               for t in d.daemon.triggers.outbox.tickets())  # type: ignore[union-attr]
+    # the tracker saw a new artefacts digest too: a base-model ticket beside the critical one,
+    # opened on the trigger thread (it may land after the artefact ticket: wait, bounded)
+    d.wait_for(lambda: any(t.dedup_key.startswith("fingerprint:artifacts:")
+                           for t in d.daemon.triggers.outbox.tickets()),  # type: ignore[union-attr]
+               what="the base-model ticket for the new artefacts digest")
 
 
 def test_ack_api_with_and_without_a_disposition_and_the_ticket_pack(governed) -> None:
