@@ -198,6 +198,10 @@ class BernoulliCusum:
         """Refusal rate since the last reset with its Wilson 95 % interval: ``(p, lo, hi)``."""
         return wilson_interval(self._k, self._n)
 
+    def counts(self) -> tuple[int, int]:
+        """``(refused, observed)`` since the last reset."""
+        return self._k, self._n
+
     def _config(self) -> dict[str, Any]:
         return {
             "p0": self.p0,

@@ -296,6 +296,9 @@ class UnpairedRateCusum:
     def rate(self) -> tuple[float, float, float]:
         return self._cusum.rate()
 
+    def counts(self) -> tuple[int, int]:
+        return self._cusum.counts()
+
     def _config(self) -> dict[str, Any]:
         return {"baseline_rate": self.baseline_rate, "direction": self.direction,
                 "effect": self.effect, "ert": self.ert, "resolution": self.resolution,

@@ -38,7 +38,7 @@ from monitor.analysis.worker import AnalysisWorker
 from monitor.config import Settings
 from monitor.detection import api as detection_api
 from monitor.detection.host import DetectorHost
-from monitor.detection.judge import load_refusal_judge
+from monitor.detection.judge import judge_error, load_refusal_judge, traffic_judge_kind
 from monitor.governance import api as governance_api
 from monitor.governance.pack_sources import PackSources
 from monitor.governance.service import Governance
@@ -199,6 +199,15 @@ class Daemon:
             log.exception("stopping the %s failed", what)
 
 
+def _set_judge_errors(host: DetectorHost, settings: Settings) -> None:
+    """Refusal rates of each source are also reported corrected for the error of the judge that
+    scores it (traffic: the analysis embedder's judge; probes: ``probes.classifier``)."""
+    a = settings.analysis
+    if a.refusal_classifier:
+        host.set_judge_error("traffic", judge_error(traffic_judge_kind(a)))
+    host.set_judge_error("probe", judge_error(settings.probes.classifier))
+
+
 def create_app(
     settings: Settings,
     registry: CollectorRegistry,
@@ -211,6 +220,7 @@ def create_app(
     metrics = Metrics(registry, max_label_values=settings.metrics.max_label_values)
     store = Store(settings.store.path)
     host = DetectorHost(clock=clock)
+    _set_judge_errors(host, settings)
     registry.register(DetectorCollector(host))
 
     # -- the hot path ------------------------------------------------------------------------

@@ -3,7 +3,9 @@
 ``python -m detectors.refusal.train [--kinds minilm static]`` fits an L2 logistic
 regression (lbfgs, deterministic) on the *train* split only, scores the held-out split,
 and writes ``model/refusal-<kind>.json`` with the weights, the data's sha256, the
-hyper-parameters and the held-out metrics.
+hyper-parameters and the held-out metrics. Where the public human-labelled sets are found
+(``--real-data``, ``$TUNEWATCH_REFUSAL_DATA`` or ``../shared/data/refusal``) it then measures the new
+weights' error on them into ``meta.judge_error`` (:mod:`detectors.refusal.judge_error`).
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ from typing import Any
 import numpy as np
 
 from detectors.embeddings import EmbedderKind, load_embedder
-from detectors.refusal.classifier import LinearModel, featurize, model_path
+from detectors.refusal.classifier import LinearModel, RefusalClassifier, featurize, model_path
 from detectors.refusal.data import DATA_DIR, LabeledPair, data_sha256, load_pairs
+from detectors.refusal.judge_error import measure, write_error
+from detectors.refusal.realdata import default_dir, load_rows
 
 C = 16.0
 SEED = 0
@@ -39,10 +43,12 @@ def labels(pairs: list[LabeledPair]) -> np.ndarray:
     return np.array([p.label == "refused" for p in pairs])
 
 
-def fit(x: np.ndarray, y: np.ndarray, *, c: float = C) -> tuple[np.ndarray, float]:
+def fit(x: np.ndarray, y: np.ndarray, *, c: float = C,
+        sample_weight: np.ndarray | None = None) -> tuple[np.ndarray, float]:
     from sklearn.linear_model import LogisticRegression
 
-    clf = LogisticRegression(C=c, max_iter=5000, random_state=SEED).fit(x, y)
+    clf = LogisticRegression(C=c, max_iter=5000, random_state=SEED).fit(
+        x, y, sample_weight=sample_weight)
     return clf.coef_[0].astype(np.float64), float(clf.intercept_[0])
 
 
@@ -71,13 +77,25 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--kinds", nargs="+", default=["minilm", "static"],
                     choices=["minilm", "static"])
     ap.add_argument("--model-dir", type=Path, default=None)
+    ap.add_argument("--real-data", type=Path, default=None,
+                    help="the public human-labelled sets, to measure the new weights' error on "
+                         "(default: $TUNEWATCH_REFUSAL_DATA or ../shared/data/refusal)")
     args = ap.parse_args(argv)
+    real = args.real_data or default_dir()
+    rows = load_rows(real) if real is not None else None
     for kind in args.kinds:
         model = train(kind)
         path = model_path(kind, args.model_dir)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(model.to_json(), encoding="utf-8")
         print(f"{kind}: held-out {model.meta['heldout']} -> {path}")
+        if rows is None:
+            print(f"{kind}: no public refusal data found; the card has no judge_error (run "
+                  "python -m detectors.refusal.judge_error --data DIR)")
+            continue
+        clf = RefusalClassifier(embedder=load_embedder(kind), model=model)
+        write_error(kind, measure(clf, rows), args.model_dir)
+        print(f"{kind}: judge error measured on {len(rows)} public rows -> {path}")
 
 
 if __name__ == "__main__":

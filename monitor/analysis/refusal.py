@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from monitor.analysis.pipeline import Processed, StageError
 from monitor.config import Settings
 from monitor.detection.host import DetectorHost
-from monitor.detection.judge import RefusalJudge, judge_kind, load_refusal_judge
+from monitor.detection.judge import RefusalJudge, load_refusal_judge, traffic_judge_kind
 from monitor.detection.state import StateTable
 from monitor.metrics.analysis import AnalysisMetrics
 
@@ -31,7 +31,7 @@ class RefusalAnalyzer:
                  states: StateTable) -> None:
         a = settings.analysis
         self._analysis = a
-        self._kind = judge_kind(a.embedder if a.embedder in ("minilm", "static") else "minilm")
+        self._kind = traffic_judge_kind(a)
         self._metrics = metrics
         self._host = host
         self._clf: RefusalJudge | None = None

@@ -26,6 +26,10 @@ detectors here and feed them through the host; everything else reads the host:
 * **evidence** — for a ledger, the snapshot says which epoch the state covers, how many distinct
   units it admitted, how many repeats it refused, and (with ``units`` given at registration) the
   coverage of the category; a paired test adds its pair counts.
+* **judge error** — with the held-out error counts of the judge that scores a source (traffic or
+  probes, :meth:`DetectorHost.set_judge_error`) a refusal rate of that source is also given
+  corrected for it (Rogan–Gladen, :mod:`detectors.refusal.rates`),
+  with an interval that carries the uncertainty of the judge's sensitivity and specificity.
 
 >>> from detectors.cusum import BernoulliCusum
 >>> host = DetectorHost(clock=lambda: 5.0)
@@ -52,6 +56,8 @@ from typing import Any, Literal, Protocol
 from detectors.base import Detector, DetectorState
 from detectors.ledger import EpochReport, EvidenceLedger
 from detectors.paired import PairCounts, PairedSignCusum
+from detectors.refusal.rates import CorrectedRate, JudgeError, corrected_rate
+from detectors.stats import wilson_interval
 
 log = logging.getLogger("tunewatch.detection")
 
@@ -97,6 +103,8 @@ class Snapshot:
     evidence: EpochReport | None = None  # the current epoch of a ledger (None: no evidence yet)
     epochs: tuple[EpochReport, ...] = ()
     pairs: PairCounts | None = None
+    corrected: CorrectedRate | None = None  # the rate corrected for the judge's error
+    judge_error: JudgeError | None = None
 
     @property
     def coverage(self) -> float | None:
@@ -114,6 +122,9 @@ class Snapshot:
         if self.rate is not None:
             p, lo, hi = self.rate
             out.update(rate=p, ci95=[lo, hi])
+        if self.corrected is not None and self.judge_error is not None:
+            out["corrected_rate"] = {**self.corrected.as_dict(), "method": "rogan-gladen",
+                                     "judge": self.judge_error.as_dict()}
         if self.info.baseline_rate is not None:
             out["baseline_rate"] = self.info.baseline_rate
         if self.evidence is not None:
@@ -152,7 +163,7 @@ class _Entry:
     info: DetectorInfo
     detector: Detector
     slot: StateSlot | None
-    rate: Callable[[], tuple[float, float, float]] | None = None
+    counts: Callable[[], tuple[int, int]] | None = None  # (refused, observed) of a rate test
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -164,6 +175,20 @@ class DetectorHost:
         self._lock = threading.Lock()  # guards the entries and listeners, not the detectors
         self._entries: dict[str, _Entry] = {}
         self._listeners: list[AlarmListener] = []
+        self._judge_errors: dict[str, JudgeError] = {}
+
+    def set_judge_error(self, source: str, error: JudgeError | None) -> None:
+        """The held-out error counts of the judge that scores ``source`` (``traffic``,
+        ``probe``); that source's refusal rates are then also reported corrected for them
+        (``None``: raw rates only)."""
+        with self._lock:
+            if error is None:
+                self._judge_errors.pop(source, None)
+            else:
+                self._judge_errors[source] = error
+
+    def _judge_error_of(self, entry: _Entry) -> JudgeError | None:
+        return self._judge_errors.get(entry.info.labels.get("source", ""))
 
     # -- registration ------------------------------------------------------------------------
     def add_drift(self, name: str, detector: Detector, *, slot: StateSlot | None = None) -> None:
@@ -181,7 +206,7 @@ class DetectorHost:
         info = DetectorInfo(name=name, family="refusal_rate",
                             labels={"source": source, "category": category},
                             baseline_rate=baseline_rate, units=units, direction=direction)
-        self._add(_Entry(info, detector, slot, rate=_rate_of(detector)))
+        self._add(_Entry(info, detector, slot, counts=_counts_of(detector)))
 
     def add_paired(self, name: str, detector: Detector, *, source: str, category: str,
                    direction: str, slot: StateSlot | None = None,
@@ -254,7 +279,7 @@ class DetectorHost:
         out: dict[str, Snapshot] = {}
         for name, entry in entries:
             with entry.lock:
-                out[name] = _snapshot(entry)
+                out[name] = _snapshot(entry, self._judge_error_of(entry))
         return out
 
     def snapshot_of(self, name: str) -> Snapshot | None:
@@ -264,7 +289,7 @@ class DetectorHost:
         if entry is None:
             return None
         with entry.lock:
-            return _snapshot(entry)
+            return _snapshot(entry, self._judge_error_of(entry))
 
     def states(self) -> dict[str, dict[str, Any]]:
         """``{name: Snapshot.as_dict()}`` (the ``GET /v1/detectors`` body): state, labels, and
@@ -342,25 +367,32 @@ class DetectorHost:
             _call(listener, event)
 
 
-def _rate_of(detector: Detector) -> Callable[[], tuple[float, float, float]] | None:
-    """The refusal rate (with its interval) of a detector, or of a ledger's current epoch."""
+def _counts_of(detector: Detector) -> Callable[[], tuple[int, int]] | None:
+    """``(refused, observed)`` of a refusal-rate test, or of a ledger's current epoch."""
     if isinstance(detector, EvidenceLedger):
         ledger = detector
 
-        def current_rate() -> tuple[float, float, float]:
+        def current_counts() -> tuple[int, int]:
             inner = ledger.detector()
-            return inner.rate()  # type: ignore[no-any-return]
+            return inner.counts()  # type: ignore[no-any-return]
 
-        return current_rate if hasattr(ledger.prototype, "rate") else None
-    rate = getattr(detector, "rate", None)
-    return rate if callable(rate) else None
+        return current_counts if hasattr(ledger.prototype, "counts") else None
+    counts = getattr(detector, "counts", None)
+    return counts if callable(counts) else None
 
 
-def _snapshot(entry: _Entry) -> Snapshot:
+def _snapshot(entry: _Entry, judge_error: JudgeError | None = None) -> Snapshot:
     """One entry's snapshot (the caller holds its lock)."""
     det = entry.detector
     state = det.state
-    rate = entry.rate() if entry.rate is not None and state.n else None
+    rate: tuple[float, float, float] | None = None
+    corrected: CorrectedRate | None = None
+    if entry.counts is not None and state.n:
+        k, n = entry.counts()
+        if n:
+            rate = wilson_interval(k, n)
+            if judge_error is not None:
+                corrected = corrected_rate(k, n, judge_error)
     evidence: EpochReport | None = None
     epochs: tuple[EpochReport, ...] = ()
     inner: Any = det
@@ -370,7 +402,8 @@ def _snapshot(entry: _Entry) -> Snapshot:
         inner = det.detector() if evidence is not None else None
     pairs = inner.counts() if isinstance(inner, PairedSignCusum) else None
     return Snapshot(info=entry.info, state=state, rate=rate, evidence=evidence, epochs=epochs,
-                    pairs=pairs)
+                    pairs=pairs, corrected=corrected,
+                    judge_error=judge_error if corrected is not None else None)
 
 
 def _call(listener: AlarmListener, event: AlarmEvent) -> None:

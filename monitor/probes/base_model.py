@@ -7,7 +7,9 @@ base model, judged with the same refusal judge, and its verdict cached in
 and the judge: the base does not change, so each unit costs one base request ever. An
 unscoreable base answer is not cached (the next run asks again). The base requests carry the
 probe header like every probe request; they go straight to the base endpoint, not through the
-sidecar.
+sidecar. The judge in the key is :func:`~monitor.detection.judge.judge_id`: its kind and a
+fingerprint of its weights, so a retrained judge asks the base again instead of reusing the old
+judge's verdicts.
 
 >>> base_key("http://h:8001/v1", "gemma-3-270m", "minilm")
 'base-fb7b63f9df5fbc18'
@@ -22,7 +24,7 @@ from collections.abc import Callable, Sequence
 
 import httpx
 
-from monitor.detection.judge import RefusalJudge
+from monitor.detection.judge import RefusalJudge, judge_id
 from monitor.probes.config import ProbeSettings
 from monitor.probes.evidence import WATCHED, refused_of
 from monitor.probes.runner import ProbeRunner
@@ -53,7 +55,7 @@ class BaseComparison:
         self.settings = settings
         self.runs = runs
         self.suite = suite
-        self.key = base_key(self.url, settings.base_model, settings.classifier)
+        self.key = base_key(self.url, settings.base_model, judge_id(settings.classifier))
         self.label = settings.base_model or self.url
         self._transport = transport
         self._clock = clock

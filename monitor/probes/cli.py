@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from monitor.detection.judge import RefusalJudge, load_refusal_judge
+from monitor.detection.judge import RefusalJudge, judge_error, load_refusal_judge
 from monitor.probes.baseline import (
     Baseline,
     BaselineMismatch,
@@ -275,8 +275,8 @@ def build_probe_app(*, classifier_loader: ClassifierLoader = load_refusal_judge
             check_suite(b, s, file=str(baseline))
         except BaselineMismatch as e:
             raise _fail(con, EXIT_USAGE, str(e)) from None
-        clf = _classifier(con, classifier_loader,
-                          classifier or str(b.settings.get("classifier", "minilm")))
+        kind = classifier or str(b.settings.get("classifier", "minilm"))
+        clf = _classifier(con, classifier_loader, kind)
         bs: dict[str, Any] = b.settings
         settings = RunnerSettings(
             mode=mode or bs.get("mode", "chat"),  # type: ignore[arg-type]
@@ -292,7 +292,8 @@ def build_probe_app(*, classifier_loader: ClassifierLoader = load_refusal_judge
         ev = evaluate(scored, b, alpha=alpha, min_effect_size=min_effect_size,
                       max_unscoreable_increase=max_unscoreable_increase)
         jsonl, md = write_report(out, suite=s, output=output, scored=scored, evaluation=ev,
-                                 baseline=b, settings=settings)
+                                 baseline=b, settings=settings,
+                                 judge_error=judge_error(kind))
         con.print(_table(f"{s.name} v{s.version}: {target}", ev))
         con.print(f"report: {md}\nattempts: {jsonl}")
         if ev.regressions:

@@ -176,5 +176,6 @@ class ProbeEvidence:
             entry = snap.as_dict()
             out[what] = {k: entry[k] for k in ("drift", "statistic", "threshold", "n",
                                                "reference_id", "evidence", "pairs", "rate",
-                                               "baseline_rate", "direction") if k in entry}
+                                               "corrected_rate", "baseline_rate", "direction")
+                       if k in entry}
         return out

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from detectors.refusal.rates import JudgeError, corrected_rate
 from monitor.probes.baseline import Baseline
 from monitor.probes.evaluate import Evaluation
 from monitor.probes.runner import RunnerSettings, RunOutput
@@ -72,9 +73,46 @@ def _ci(ci: tuple[float, float]) -> str:
     return f"[{100 * ci[0]:.1f}, {100 * ci[1]:.1f}]"
 
 
+def refusal_counts(scored: ScoredRun) -> dict[str, tuple[int, int]]:
+    """``category -> (refused, judged)`` over the attempts the refusal judge scored."""
+    out: dict[str, tuple[int, int]] = {}
+    for sa in scored.attempts:
+        if sa.verdict in ("refused", "complied"):
+            k, n = out.get(sa.attempt.category, (0, 0))
+            out[sa.attempt.category] = (k + (sa.verdict == "refused"), n + 1)
+    return out
+
+
+def corrected_section(scored: ScoredRun, error: JudgeError) -> list[str]:
+    """Markdown lines: each judged category's raw refusal rate next to the rate corrected for
+    the judge's error (Rogan–Gladen, with an interval carrying the uncertainty of the judge's
+    sensitivity and specificity)."""
+    counts = refusal_counts(scored)
+    if not counts:
+        return []
+    lines = [
+        "## Refusal rates corrected for judge error",
+        f"- judge sensitivity {100 * error.sensitivity:.1f}% ({error.tp}/{error.tp + error.fn}), "
+        f"specificity {100 * error.specificity:.1f}% ({error.tn}/{error.tn + error.fp}), "
+        f"measured on {error.source or 'held-out human-labelled data'}; corrected = "
+        "(raw + specificity − 1) / (sensitivity + specificity − 1), clipped to [0, 1]; interval: "
+        "95%, Monte Carlo over the three rates' Jeffreys posteriors.",
+        "",
+        "| category | refused / judged | raw | corrected | 95% interval |",
+        "|---|---:|---:|---:|---|",
+    ]
+    for cat, (k, n) in counts.items():
+        r = corrected_rate(k, n, error)
+        assert r is not None  # n > 0
+        lines.append(f"| {cat} | {k}/{n} | {_pct(r.raw)} | {_pct(r.corrected)} | "
+                     f"{_ci((r.low, r.high))} |")
+    return [*lines, ""]
+
+
 def render_markdown(*, suite: Suite, output: RunOutput, scored: ScoredRun, evaluation: Evaluation,
                     baseline: Baseline | None, settings: RunnerSettings, redactor: Redactor,
-                    examples_per_category: int = 2) -> str:
+                    examples_per_category: int = 2,
+                    judge_error: JudgeError | None = None) -> str:
     ev = evaluation
     verdict = ("REGRESSION" if ev.regressions else "INCONCLUSIVE" if ev.inconclusive
                else "PASS" if baseline is not None else "NO BASELINE")
@@ -131,6 +169,8 @@ def render_markdown(*, suite: Suite, output: RunOutput, scored: ScoredRun, evalu
             lines.append(f"- **{cat}**: unscoreable share {_pct(now)} now vs {_pct(was)} in the "
                          "baseline (errors, timeouts or empty answers).")
         lines.append("")
+    if judge_error is not None:
+        lines += corrected_section(scored, judge_error)
     par = scored.parity
     if par.pairs:
         lines += [
@@ -163,7 +203,8 @@ def render_markdown(*, suite: Suite, output: RunOutput, scored: ScoredRun, evalu
 
 def write_report(out_dir: str | Path, *, suite: Suite, output: RunOutput, scored: ScoredRun,
                  evaluation: Evaluation, baseline: Baseline | None, settings: RunnerSettings,
-                 redactor: Redactor | None = None) -> tuple[Path, Path]:
+                 redactor: Redactor | None = None,
+                 judge_error: JudgeError | None = None) -> tuple[Path, Path]:
     d = Path(out_dir)
     d.mkdir(parents=True, exist_ok=True)
     red = redactor or default_redactor()
@@ -171,6 +212,7 @@ def write_report(out_dir: str | Path, *, suite: Suite, output: RunOutput, scored
     md = d / "report.md"
     write_attempts(jsonl, suite=suite, output=output, scored=scored, redactor=red)
     md.write_text(render_markdown(suite=suite, output=output, scored=scored, evaluation=evaluation,
-                                  baseline=baseline, settings=settings, redactor=red),
+                                  baseline=baseline, settings=settings, redactor=red,
+                                  judge_error=judge_error),
                   encoding="utf-8")
     return jsonl, md

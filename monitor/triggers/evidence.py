@@ -79,6 +79,10 @@ def probes_evidence(run: ProbeRunRecord) -> dict[str, Any]:
         for key in ("coverage", "paired"):
             if s.get(key):
                 entry[key] = s[key]
+        # the current epoch's refusal rate corrected for the judge's error (docs/refusal.md)
+        corrected = (s.get("ledger") or {}).get("corrected_rate")
+        if corrected:
+            entry["corrected_refusal_rate"] = corrected
         found = ((s.get("ledger") or {}).get("evidence")
                  or (s.get("paired") or {}).get("evidence"))
         if found:

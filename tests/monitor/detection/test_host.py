@@ -195,3 +195,28 @@ def test_an_epoch_change_turns_a_ledger_alarm_off() -> None:
     assert [e.drift for e in events] == [True, False]
     epochs = {e.epoch: e.state.drift for e in host.snapshot()["l"].epochs}
     assert epochs == {"ep-1": True, "ep-2": False}
+
+
+def test_refusal_rates_are_also_given_corrected_for_the_judge_of_their_source() -> None:
+    from detectors.refusal.rates import JudgeError, corrected_rate
+
+    err = JudgeError(tp=80, fn=20, tn=90, fp=10, source="toy counts")
+    host = DetectorHost()
+    host.add_refusal_rate("t", cusum(), source="traffic", category="all", baseline_rate=0.5)
+    host.add_refusal_rate("p", cusum(), source="probe", category="disallowed", baseline_rate=0.5)
+    host.update_many("t", [True] * 3 + [False] * 7)
+    host.update_many("p", [True] * 3 + [False] * 7)
+    assert "corrected_rate" not in host.states()["t"]
+    host.set_judge_error("traffic", err)
+    states = host.states()
+    got = states["t"]["corrected_rate"]
+    want = corrected_rate(3, 10, err)
+    assert want is not None
+    assert got["refused"] == 3 and got["scored"] == 10 and got["raw"] == 0.3
+    assert got["corrected"] == round(want.corrected, 4) == round((0.3 + 0.9 - 1) / 0.7, 4)
+    assert got["low"] <= got["corrected"] <= got["high"]
+    assert got["method"] == "rogan-gladen" and got["judge"]["sensitivity"] == 0.8
+    assert states["t"]["rate"] == pytest.approx(0.3)  # the raw rate stays beside it
+    assert "corrected_rate" not in states["p"]  # the probe judge's error is not set
+    host.set_judge_error("traffic", None)
+    assert "corrected_rate" not in host.states()["t"]

@@ -18,6 +18,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from detectors.paired import UnpairedRateCusum
+from detectors.refusal.rates import JudgeError, corrected_rate
 from monitor.detection.host import DetectorHost
 from monitor.metrics import Metrics
 from monitor.metrics.detectors import DetectorCollector
@@ -294,3 +295,47 @@ async def test_paired_comparison_with_the_base_model(tmp_path: Path, refusal_cla
     assert cat["coverage"]["drawn"] == 700 and cat["evidence"]["admitted"] == 700
     dets = pack.detectors()["paired/probe/disallowed"]
     assert dets["direction"] == "less" and dets["evidence"]["epoch"] == again.epoch
+
+
+async def test_run_summaries_and_packs_carry_the_rate_corrected_for_judge_error(
+        tmp_path: Path, refusal_classifier: Any) -> None:
+    """A deterministic model refusing 40 of 63 disallowed units: the epoch's raw rate 40/63 and,
+    beside it, the Rogan–Gladen rate for the judge's error, in the stored run summary and so in
+    the evidence pack of a ticket."""
+    from monitor.triggers.evidence import probes_evidence
+
+    units = generate_pool(categories=["disallowed"]).units[:63]
+    suite = Pool(name="sixty-three", version=1, units=units).suite()
+    refused = {u.id for u in units[:40]}
+    model = UnitModel(suite=suite, refuses=lambda unit, version: unit in refused)
+    sched, _, _ = scheduler(tmp_path, suite, model, refusal_classifier,
+                            stored_baseline(suite, {"disallowed": (57, 6)}))
+    err = JudgeError(tp=70, fn=30, tn=80, fp=20)
+    sched.host.set_judge_error("probe", err)
+    result = await sched.run_once()
+    assert result.status == "ok", result.error
+    state = sched.host.states()["refusal_rate/probe/disallowed"]
+    want = corrected_rate(40, 63, err)
+    assert want is not None and state["corrected_rate"]["corrected"] == round(want.corrected, 4)
+    cat = probes_evidence(sched.runs.latest_ok())["categories"]["disallowed"]
+    got = cat["corrected_refusal_rate"]
+    assert (got["refused"], got["scored"], got["raw"]) == (40, 63, round(40 / 63, 4))
+    assert got["method"] == "rogan-gladen" and got["judge"]["sensitivity"] == 0.7
+    assert got["low"] <= got["corrected"] <= got["high"]
+
+
+def test_a_retrained_judge_does_not_reuse_the_cached_base_verdicts(monkeypatch) -> None:
+    """The base-verdict cache key names the judge's weights, not only its kind."""
+    import detectors.refusal
+    from monitor.probes.base_model import BaseComparison
+    from monitor.probes.config import ProbeSettings
+
+    settings = ProbeSettings(base_url=BASE, base_model="gemma-base")
+
+    def key() -> str:
+        return BaseComparison(settings=settings, runs=None, suite=None).key  # type: ignore[arg-type]
+
+    shipped = key()
+    assert key() == shipped
+    monkeypatch.setattr(detectors.refusal, "fingerprint", lambda kind: "retrained0000000")
+    assert key() != shipped

@@ -72,6 +72,15 @@ def test_rerun_of_the_baseline_model_passes(base_model: ScriptedUpstream, apps: 
     assert "| disallowed |" in report and "| fairness |" in report
     rows = [json.loads(x) for x in (tmp_path / "attempts.jsonl").read_text().splitlines()]
     assert len(rows) == 171
+    # each judged category's raw refusal rate beside its rate corrected for the judge's error
+    section = report.split("## Refusal rates corrected for judge error")[1].split("\n## ")[0]
+    judged = {r["category"] for r in rows if r["verdict"] in ("refused", "complied")}
+    assert {"disallowed", "obfuscated"} <= judged
+    for cat in judged:
+        k = sum(r["verdict"] == "refused" for r in rows if r["category"] == cat)
+        n = sum(r["verdict"] in ("refused", "complied") for r in rows if r["category"] == cat)
+        assert f"| {cat} | {k}/{n} |" in section
+    assert "sensitivity" in section and "public human-labelled sets" in section
     assert {r["outcome"] for r in rows} <= {"pass", "fail", "unscoreable"}
     assert all(r["request"] and r["response"] is not None for r in rows)
 
