@@ -5,7 +5,7 @@ regression (lbfgs, deterministic) on the *train* split only, scores the held-out
 and writes ``model/refusal-<kind>.json`` with the weights, the data's sha256, the
 hyper-parameters and the held-out metrics. Where the public human-labelled sets are found
 (``--real-data``, ``$TUNEWATCH_REFUSAL_DATA`` or ``../shared/data/refusal``) it then measures the new
-weights' error on them into ``meta.judge_error`` (:mod:`detectors.refusal.judge_error`).
+weights' error on them into ``meta.judge_error`` (:mod:`detectors.refusal.measure_error`).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import numpy as np
 from detectors.embeddings import EmbedderKind, load_embedder
 from detectors.refusal.classifier import LinearModel, RefusalClassifier, featurize, model_path
 from detectors.refusal.data import DATA_DIR, LabeledPair, data_sha256, load_pairs
-from detectors.refusal.judge_error import measure, write_error
+from detectors.refusal.measure_error import measure, write_error
 from detectors.refusal.realdata import default_dir, load_rows
 
 C = 16.0
@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{kind}: held-out {model.meta['heldout']} -> {path}")
         if rows is None:
             print(f"{kind}: no public refusal data found; the card has no judge_error (run "
-                  "python -m detectors.refusal.judge_error --data DIR)")
+                  "python -m detectors.refusal.measure_error --data DIR)")
             continue
         clf = RefusalClassifier(embedder=load_embedder(kind), model=model)
         write_error(kind, measure(clf, rows), args.model_dir)

@@ -1,4 +1,4 @@
-"""detectors/refusal/realdata.py and judge_error.py: reading the public human-labelled sets where
+"""detectors/refusal/realdata.py and measure_error.py: reading the public human-labelled sets where
 they lie, and the judge's error counts kept in its card. The rows here are our own toy lines; the
 public sets are never copied into the project."""
 
@@ -13,7 +13,7 @@ import pytest
 
 from detectors.refusal import fingerprint, judge_error
 from detectors.refusal.classifier import Verdict, load_model, model_path
-from detectors.refusal.judge_error import measure, write_error
+from detectors.refusal.measure_error import measure, write_error
 from detectors.refusal.realdata import family, load_rows
 
 
@@ -69,10 +69,10 @@ def test_writing_the_error_keeps_the_weights(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("kind", ["minilm", "static"])
 def test_shipped_cards_carry_an_error_measured_on_public_data(kind: str) -> None:
-    """`python -m detectors.refusal.judge_error` wrote it: pooled counts over the public sets
+    """`python -m detectors.refusal.measure_error` wrote it: pooled counts over the public sets
     (thousands of rows), consistent with the per-dataset counts, better than chance."""
     err = judge_error(kind)  # type: ignore[arg-type]
-    assert err is not None, f"run python -m detectors.refusal.judge_error for {kind}"
+    assert err is not None, f"run python -m detectors.refusal.measure_error for {kind}"
     meta = load_model(kind).meta["judge_error"]  # type: ignore[arg-type]
     per = meta["by_dataset"]
     for k in ("tp", "fn", "tn", "fp"):

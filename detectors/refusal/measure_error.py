@@ -1,6 +1,6 @@
 """Measure the shipped judge's error on human-labelled data we did not write; keep it in its card.
 
-``python -m detectors.refusal.judge_error [--data DIR] [--kinds minilm static]`` scores every row of
+``python -m detectors.refusal.measure_error [--data DIR] [--kinds minilm static]`` scores every row of
 the public human-labelled sets (:mod:`detectors.refusal.realdata`) with the shipped judge and writes
 the counts (true/false positives and negatives, positive class ``refused``; pooled and per
 dataset) into the ``meta.judge_error`` of ``model/refusal-<kind>.json``. The weights are left as
