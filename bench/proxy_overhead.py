@@ -17,6 +17,9 @@ targets alike; the load generator is pinned to one core:
 ``--token-ab`` adds Tunewatch with sampling off and ``metrics.token_usage: false``: beside the
 sampling-off row (token accounting on, no analysis to add noise), the cost of the token and
 per-token latency accounting is the difference of two rows of one run.
+``--calibration-ab`` adds Tunewatch with its defaults but ``analysis.drift_calibration: inline``:
+the embedding-drift threshold simulated on the analysis thread, as before it moved to a child
+process, beside the default row (the difference is what the move buys).
 ``--profile DIR`` records the Tunewatch-defaults process with py-spy (PyPI) while the benchmark
 runs, into ``DIR/tunewatch.raw.txt`` (collapsed stacks per thread of the GIL holder;
 ``bench/profile_summary.py`` summarises them); sampling slows the profiled process, so take the table from a run without it.
@@ -106,7 +109,7 @@ class Stack:
     """The upstream and every proxy in front of it, as processes."""
 
     def __init__(self, tmp: Path, peers: set[str], litellm_venv: Path,
-                 token_ab: bool = False) -> None:
+                 token_ab: bool = False, calibration_ab: bool = False) -> None:
         self.tmp = tmp
         self.procs: list[subprocess.Popen[bytes]] = []
         up = free_port()
@@ -124,6 +127,9 @@ class Stack:
                                  "TUNEWATCH_METRICS__TOKEN_USAGE": "false"})
             self._tunewatch("tunewatch-nosample", {"TUNEWATCH_SAMPLING__RATE": "0"})
             self._tunewatch("tunewatch", {})
+            if calibration_ab:
+                self._tunewatch("tunewatch-inline-calibration",
+                                {"TUNEWATCH_ANALYSIS__DRIFT_CALIBRATION": "inline"})
             if "litellm" in peers:
                 self._litellm(litellm_venv)
         except BaseException:
@@ -299,7 +305,8 @@ async def throughput(session: aiohttp.ClientSession, base: str, seconds: float,
 async def run(args: argparse.Namespace) -> None:
     peers = {p for p in args.peers.split(",") if p}
     with tempfile.TemporaryDirectory() as tmp:
-        stack = Stack(Path(tmp), peers, args.litellm_venv, args.token_ab)  # stops it on failure
+        stack = Stack(Path(tmp), peers, args.litellm_venv, args.token_ab,
+                      args.calibration_ab)  # stops it on failure
         # pin the load generator only now: the servers it started keep every core
         if len(os.sched_getaffinity(0)) > 1:
             os.sched_setaffinity(0, {args.core})
@@ -414,6 +421,8 @@ def main() -> None:
     ap.add_argument("--core", type=int, default=0, help="core the load generator is pinned to")
     ap.add_argument("--token-ab", action="store_true",
                     help="add Tunewatch with sampling off and metrics.token_usage off")
+    ap.add_argument("--calibration-ab", action="store_true",
+                    help="add Tunewatch with analysis.drift_calibration: inline")
     ap.add_argument("--profile", type=Path, default=None,
                     help="record the Tunewatch-defaults process with py-spy into this folder")
     args = ap.parse_args()

@@ -234,6 +234,11 @@ class AnalysisSettings(_Section):
     drift_ert: int = Field(
         10_000, ge=100, description="expected samples between false drift alarms"
     )
+    drift_calibration: Literal["subprocess", "inline"] = Field(
+        "subprocess", description="where a new embedding-drift threshold is calibrated: in a "
+        "child process (the default; keeps the simulation's GIL time off the proxy's event "
+        "loop) or inline on the analysis thread; a saved state's threshold is reused either way"
+    )
     reference_path: Path | None = Field(
         None, description="JSONL reference captured by `tunewatch reference capture`"
     )

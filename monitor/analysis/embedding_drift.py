@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from detectors.embeddings import Embedder, EmbedderKind
+from monitor.analysis.calibration import Calibrator, Job
 from monitor.analysis.pipeline import Processed, StageError
 from monitor.analysis.references import Reference, ReferenceStore, load_reference_file
 from monitor.config import Settings
@@ -47,6 +48,7 @@ class EmbeddingDriftAnalyzer:
         self._host = host
         self._states = states
         self._refs = ReferenceStore(store, clock=clock)
+        self._calibrator = Calibrator(a.drift_calibration)
         self._embedder: Embedder | None = None
         self._installed = False
         self._pending: dict[str, list[np.ndarray]] = {"prompt": [], "response": []}
@@ -77,11 +79,16 @@ class EmbeddingDriftAnalyzer:
         from detectors.mmd import EmbeddingDriftDetector
 
         self._reference = ref
-        for field in self.FIELDS:
-            name = f"{field}_embedding"
+        slots = {f: self._states.slot(f"{f}_embedding") for f in self.FIELDS}
+        jobs = [Job(reference=np.asarray(emb[f], dtype=np.float64), window=self._window,
+                    ert=self._ert, seed=0) for f in self.FIELDS]
+        # off the proxy's interpreter, or reused from the saved states (monitor/analysis/calibration.py)
+        thresholds = self._calibrator.thresholds(jobs, [slots[f].load() for f in self.FIELDS])
+        for field, threshold in zip(self.FIELDS, thresholds, strict=True):
             det = EmbeddingDriftDetector(reference=emb[field], reference_id=ref.id,
-                                         window=self._window, ert=self._ert, seed=0)
-            self._host.add_drift(name, det, slot=self._states.slot(name))
+                                         window=self._window, ert=self._ert, seed=0,
+                                         threshold=threshold)
+            self._host.add_drift(f"{field}_embedding", det, slot=slots[field])
         self._installed = True
 
     def warm_up(self) -> None:
