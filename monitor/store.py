@@ -3,7 +3,9 @@
 One database file holds samples, detector state, references, probe runs, triggers and the outbox.
 Each component owns its tables: it passes its DDL to :meth:`Store.ensure_schema` once at start.
 Connections are per thread (SQLite objects must not cross threads); WAL mode lets the analysis
-worker write while the admin API reads.
+worker write while the admin API reads. Switching a new file to WAL takes an exclusive lock that
+SQLite's busy handler does not wait for: two connections opening a fresh file at once (the daemon
+and a CLI command) could get "database is locked"; the switch is retried, bounded.
 
 >>> s = Store(":memory:")
 >>> s.ensure_schema("CREATE TABLE IF NOT EXISTS kv (k TEXT PRIMARY KEY, v TEXT)")
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -44,7 +47,7 @@ class Store:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
+            _enable_wal(conn)
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA busy_timeout=30000")
             self._local.conn = conn
@@ -84,6 +87,21 @@ class Store:
         if self._shared is not None:
             self._shared.close()
             self._shared = None
+
+
+WAL_ATTEMPTS = 60  # about 10 s in all
+
+
+def _enable_wal(conn: sqlite3.Connection, *, attempts: int = WAL_ATTEMPTS) -> None:
+    """``PRAGMA journal_mode=WAL``, retried while another connection holds the lock it needs."""
+    for attempt in range(attempts):
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(min(0.25, 0.01 * (attempt + 1)))
 
 
 class _NullLock:

@@ -55,3 +55,34 @@ def test_memory_store_is_one_database_shared_by_threads() -> None:
     t.join(10)
     assert s.query("SELECT v FROM kv WHERE k = ?", ("x",)) == [("y",)]
     s.close()
+
+
+def test_two_stores_opening_a_fresh_file_at_once_both_get_wal(tmp_path: Path) -> None:
+    """The daemon and a CLI command opening a new database at the same moment: switching to WAL
+    needs a lock SQLite's busy handler does not wait for, so without the retry one of them got
+    "database is locked" (measured: 69 of 200 such races before the fix). 100 races, no error."""
+    for i in range(100):
+        path = tmp_path / f"race-{i}.db"
+        stores = [Store(path), Store(path)]
+        barrier = threading.Barrier(2)
+        errors: list[BaseException] = []
+        modes: list[str] = []
+
+        def open_it(s: Store, barrier: threading.Barrier = barrier,
+                    errors: list[BaseException] = errors, modes: list[str] = modes) -> None:
+            barrier.wait(timeout=10)
+            try:
+                s.ensure_schema("CREATE TABLE IF NOT EXISTS t (a INTEGER)")
+                modes.append(s.query("PRAGMA journal_mode")[0][0])
+            except BaseException as exc:  # reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=open_it, args=(s,)) for s in stores]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=30)
+        for s in stores:
+            s.close()
+        assert not errors, (i, errors)
+        assert modes == ["wal", "wal"]
