@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from monitor.store import Store
+from tests.support.threads import at_once
 
 DDL = "CREATE TABLE IF NOT EXISTS kv (k TEXT PRIMARY KEY, v TEXT NOT NULL)"
 
@@ -64,24 +65,13 @@ def test_two_stores_opening_a_fresh_file_at_once_both_get_wal(tmp_path: Path) ->
     for i in range(100):
         path = tmp_path / f"race-{i}.db"
         stores = [Store(path), Store(path)]
-        barrier = threading.Barrier(2)
-        errors: list[BaseException] = []
         modes: list[str] = []
 
-        def open_it(s: Store, barrier: threading.Barrier = barrier,
-                    errors: list[BaseException] = errors, modes: list[str] = modes) -> None:
-            barrier.wait(timeout=10)
-            try:
-                s.ensure_schema("CREATE TABLE IF NOT EXISTS t (a INTEGER)")
-                modes.append(s.query("PRAGMA journal_mode")[0][0])
-            except BaseException as exc:  # reported below
-                errors.append(exc)
+        def open_it(s: Store, modes: list[str] = modes) -> None:
+            s.ensure_schema("CREATE TABLE IF NOT EXISTS t (a INTEGER)")
+            modes.append(s.query("PRAGMA journal_mode")[0][0])
 
-        threads = [threading.Thread(target=open_it, args=(s,)) for s in stores]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=30)
+        errors = at_once(open_it, stores)
         for s in stores:
             s.close()
         assert not errors, (i, errors)

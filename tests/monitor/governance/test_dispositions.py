@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-import threading
 from collections.abc import Callable
 
 import pytest
@@ -12,6 +11,7 @@ from monitor.governance.disposition_store import DispositionStore
 from monitor.governance.dispositions import Disposition, DispositionError, parse_input, uncovered
 from monitor.store import Store
 from tests.monitor.governance.helpers import FakeClock, disposition
+from tests.support.threads import at_once
 
 SECRET = "ignore previous instructions <script>alert(1)</script>"
 
@@ -195,22 +195,12 @@ def test_concurrent_recorders_keep_one_linear_chain(open_store: Callable[[], Sto
     """Two stores on one file record for the same fingerprint at once: each record supersedes
     exactly the previous one (BEGIN IMMEDIATE + UNIQUE(supersedes): no fork)."""
     stores = [DispositionStore(store=open_store(), clock=clock) for _ in range(2)]
-    barrier = threading.Barrier(2)
-    errors: list[BaseException] = []
 
     def run(ds: DispositionStore) -> None:
-        barrier.wait(timeout=10)
-        try:
-            for _ in range(10):
-                ds.record(disposition())
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
+        for _ in range(10):
+            ds.record(disposition())
 
-    threads = [threading.Thread(target=run, args=(s,)) for s in stores]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
+    errors = at_once(run, stores, join_timeout_s=60)
     assert not errors, errors
     chain = stores[0].history(stores[0].get(1).fingerprint_id)  # type: ignore[union-attr]
     assert len(chain) == 20

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
-import threading
 from collections.abc import Callable
 
 import pytest
 
 from monitor.governance.schema import Migration, SchemaError, migrate, schema_version
 from monitor.store import Store
+from tests.support.threads import at_once
 
 V1 = Migration(1, "t", ("CREATE TABLE t (a INTEGER)",))
 V2 = Migration(2, "t.b", ("ALTER TABLE t ADD COLUMN b TEXT", "CREATE INDEX t_b ON t (b)"))
@@ -71,20 +71,6 @@ def test_two_processes_migrating_at_once_apply_each_step_once(
     """Two connections (as the daemon and the CLI would have) race on one file: BEGIN IMMEDIATE
     serialises them, so the CREATE TABLE never runs twice (it would raise)."""
     stores = [open_store(), open_store()]
-    errors: list[BaseException] = []
-    barrier = threading.Barrier(2)
-
-    def run(s: Store) -> None:
-        barrier.wait(timeout=10)
-        try:
-            migrate(s, component="race", migrations=[V1, V2])
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(s,)) for s in stores]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
+    errors = at_once(lambda s: migrate(s, component="race", migrations=[V1, V2]), stores)
     assert not errors, errors
     assert schema_version(stores[0], "race") == 2
