@@ -39,6 +39,7 @@ from detectors.embeddings import load_embedder
 from detectors.refusal.baseline import SubstringBaseline
 from detectors.refusal.classifier import RefusalClassifier, Verdict, featurize, load_model
 from detectors.refusal.data import load_pairs
+from detectors.refusal.measure_error import count
 from detectors.refusal.realdata import default_dir, family, is_partial, load_rows
 from detectors.refusal.train import fit
 
@@ -46,10 +47,8 @@ OWN_WEIGHT = 3.0
 
 
 def metrics(y: np.ndarray, pred: np.ndarray) -> dict[str, Any]:
-    tp = int(np.sum(y & pred))
-    fp = int(np.sum(~y & pred))
-    fn = int(np.sum(y & ~pred))
-    tn = int(np.sum(~y & ~pred))
+    c = count(y.tolist(), pred.tolist())
+    tp, fp, fn, tn = c["tp"], c["fp"], c["fn"], c["tn"]
     p = tp / (tp + fp) if tp + fp else 0.0
     r = tp / (tp + fn) if tp + fn else None  # None: the set has no such rows
     f = 2 * p * r / (p + r) if tp and r is not None else 0.0
